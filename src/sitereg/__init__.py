@@ -1,0 +1,1 @@
+"""sitereg: real-name and wage records for construction projects."""
