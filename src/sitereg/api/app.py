@@ -1,0 +1,65 @@
+"""The Litestar application factory: no import-time side effects, settings passed in."""
+
+from __future__ import annotations
+
+import logging
+
+import openpyxl
+from litestar import Litestar, Router
+from litestar.di import Provide
+from litestar.exceptions import HTTPException
+from litestar.logging import LoggingConfig
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.spec import Components, SecurityScheme
+
+from sitereg.api import errors
+from sitereg.api.auth import authenticate, current_principal
+from sitereg.api.meta import health, list_rules
+from sitereg.api.periods import PeriodController
+from sitereg.api.projects import ProjectController
+from sitereg.api.uploads import UploadController
+from sitereg.catalog import Catalog
+from sitereg.settings import Settings
+from sitereg.storage import ObjectStore, StoreUnavailable
+from sitereg.storage_factory import open_store
+
+
+def create_app(settings: Settings, store: ObjectStore | None = None) -> Litestar:
+    # openpyxl parses workbooks we build reports from; it must not resolve XML entities.
+    if not openpyxl.DEFUSEDXML:
+        raise RuntimeError("defusedxml is not active for openpyxl; install defusedxml")
+    store = store if store is not None else open_store(settings)
+    api = Router(
+        path="/",
+        route_handlers=[ProjectController, UploadController, PeriodController, list_rules],
+        guards=[authenticate],
+        dependencies={"principal": Provide(current_principal, sync_to_thread=False)},
+        security=[{"bearer": []}],
+    )
+    app = Litestar(
+        route_handlers=[health, api],
+        exception_handlers={
+            HTTPException: errors.handle_http,
+            StoreUnavailable: errors.handle_store_down,
+            Exception: errors.handle_bug,
+        },
+        request_max_body_size=settings.max_upload_bytes,
+        openapi_config=OpenAPIConfig(
+            title="sitereg",
+            version="1",
+            description="Real-name and wage records of construction projects: uploads, validation, coverage.",
+            path="/schema",
+            components=Components(security_schemes={"bearer": SecurityScheme(type="http", scheme="bearer")}),
+        ),
+        logging_config=LoggingConfig(
+            root={"level": settings.log_level.upper(), "handlers": ["queue_listener"]},
+            log_exceptions="debug",
+            disable_stack_trace={404, 401, 403, 400, 409, 413, 422, 503},
+        ),
+        debug=False,
+    )
+    app.state.settings = settings
+    app.state.store = store
+    app.state.catalog = Catalog(store)
+    logging.getLogger("sitereg").setLevel(settings.log_level.upper())
+    return app

@@ -1,0 +1,81 @@
+"""Error bodies of api.md: {"status", "code", "detail", "extra"}, detail in the caller's language."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Request, Response
+from litestar.exceptions import HTTPException, ValidationException
+from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
+
+from sitereg.storage import StoreUnavailable
+
+
+def lang_of(request: Request) -> str:
+    accept = request.headers.get("accept-language", "")
+    first = accept.split(",")[0].strip().lower()
+    return "en" if first.startswith("en") else "zh"
+
+
+class ApiError(HTTPException):
+    """An error the caller can act on, with a stable code and zh/en detail."""
+
+    def __init__(self, status: int, code: str, zh: str, en: str, extra: dict[str, Any] | None = None,
+                 headers: dict[str, str] | None = None) -> None:
+        super().__init__(status_code=status, detail=en, extra=extra or {}, headers=headers)
+        self.code = code
+        self.zh = zh
+        self.en = en
+
+
+def not_found(what_zh: str, what_en: str) -> ApiError:
+    return ApiError(404, "NOT_FOUND", f"{what_zh}不存在或无权查看", f"{what_en} not found or not visible to this token")
+
+
+def forbidden(zh: str, en: str) -> ApiError:
+    return ApiError(403, "FORBIDDEN", zh, en)
+
+
+def bad_request(code: str, zh: str, en: str, extra: dict[str, Any] | None = None) -> ApiError:
+    return ApiError(400, code, zh, en, extra)
+
+
+def _body(request: Request, status: int, code: str, zh: str, en: str, extra: Any, headers: dict[str, str] | None = None) -> Response:
+    lang = lang_of(request)
+    return Response(
+        {"status": status, "code": code, "detail": en if lang == "en" else zh, "extra": extra or {}},
+        status_code=status, headers=headers or None,
+    )
+
+
+_GENERIC = {
+    400: ("BAD_REQUEST", "请求格式错误", "Malformed request"),
+    401: ("UNAUTHORIZED", "缺少或无效的访问令牌（Authorization: Bearer <token>）", "Missing or invalid token (Authorization: Bearer <token>)"),
+    403: ("FORBIDDEN", "该令牌无权执行此操作", "This token may not do that"),
+    404: ("NOT_FOUND", "资源不存在", "Not found"),
+    405: ("METHOD_NOT_ALLOWED", "不支持该请求方法", "Method not allowed"),
+    413: ("FILE_TOO_LARGE", "请求体超过上传大小上限", "Request body is over the upload size limit"),
+    415: ("UNSUPPORTED_MEDIA_TYPE", "不支持的请求内容类型", "Unsupported content type"),
+}
+
+
+def handle_http(request: Request, exc: HTTPException) -> Response:
+    if isinstance(exc, ApiError):
+        return _body(request, exc.status_code, exc.code, exc.zh, exc.en, exc.extra, exc.headers)
+    status = exc.status_code
+    code, zh, en = _GENERIC.get(status, ("ERROR", "请求失败", "Request failed"))
+    extra: Any = exc.extra if isinstance(exc, ValidationException) else {}
+    if isinstance(exc, ValidationException):
+        code, zh, en = "VALIDATION", "请求参数无效：" + str(exc.detail), "Invalid request: " + str(exc.detail)
+    return _body(request, status, code, zh, en, extra, exc.headers)
+
+
+def handle_store_down(request: Request, exc: StoreUnavailable) -> Response:
+    request.logger.warning("object store unavailable: %s", exc)
+    return _body(request, 503, "STORE_UNAVAILABLE", "存储服务暂不可用，本次请求未保存，请稍后重试",
+                 "Object storage is unavailable; nothing was saved. Retry later.", {}, {"Retry-After": "30"})
+
+
+def handle_bug(request: Request, exc: Exception) -> Response:
+    request.logger.exception("unhandled error on %s %s", request.method, request.url.path)
+    return _body(request, HTTP_500_INTERNAL_SERVER_ERROR, "INTERNAL_ERROR", "服务内部错误，已记录", "Internal error; it has been logged", {})

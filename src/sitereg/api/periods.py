@@ -1,0 +1,43 @@
+"""A project-period's findings across its files (and across projects)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from litestar import Controller, Request, get
+
+from sitereg import period as period_mod
+from sitereg.api.auth import Principal
+from sitereg.api.errors import bad_request, lang_of, not_found
+from sitereg.api.findings import render
+from sitereg.catalog import PERIOD, Catalog, Project
+
+
+def visible_project(request: Request, principal: Principal, code: str) -> Project:
+    catalog: Catalog = request.app.state.catalog
+    project = catalog.project(code)
+    if project is None or not principal.sees(project):
+        raise not_found("项目", "Project")
+    return project
+
+
+def checked_period(period: str) -> str:
+    if not PERIOD.match(period):
+        raise bad_request("PERIOD_INVALID", "period 应为 YYYY-MM 格式，如 2026-10", "period must be YYYY-MM, e.g. 2026-10")
+    return period
+
+
+class PeriodController(Controller):
+    path = "/api/v1/projects/{code:str}/periods/{period:str}"
+    tags = ["findings"]
+
+    @get("/findings", operation_id="getPeriodFindings", sync_to_thread=True)
+    def findings(self, request: Request, principal: Principal, code: str, period: str) -> dict[str, Any]:
+        """Every current finding of the project-period: per-file findings of the current uploads,
+        then cross-file and cross-project ones, recomputed from the current tables."""
+        project = visible_project(request, principal, code)
+        checked_period(period)
+        frame = period_mod.findings(request.app.state.store, request.app.state.settings, project, period, dt.date.today())
+        rendered = render(frame, None, lang_of(request), request.app.state.settings.report_limit)
+        return {"project": code, "period": period, **rendered}

@@ -1,0 +1,49 @@
+"""Projects: registered by admins, read by whoever's scope covers them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+from litestar import Controller, Request, get, post
+from litestar.params import JSONBody
+from litestar.response import Response
+
+from sitereg.api.auth import Principal, require_role
+from sitereg.api.errors import ApiError, bad_request, not_found
+from sitereg.catalog import Catalog, Project, project_problems
+
+
+class ProjectController(Controller):
+    path = "/api/v1/projects"
+    tags = ["projects"]
+
+    @post("/", operation_id="createProject", sync_to_thread=True, status_code=201)
+    def create(self, request: Request, principal: Principal, data: JSONBody[Project]) -> Response[dict[str, Any]]:
+        """Register a project (admin). Body: the project fields of domain.md. 409 if the code exists."""
+        require_role(principal, "admin")
+        project = data
+        problems = project_problems(project)
+        if problems:
+            raise bad_request("VALIDATION", "；".join(zh for _, zh, _ in problems), "; ".join(en for _, _, en in problems),
+                              {"fields": [f for f, _, _ in problems]})
+        catalog: Catalog = request.app.state.catalog
+        if not catalog.create_project(project):
+            raise ApiError(409, "PROJECT_EXISTS", f"项目编码 {project.code} 已存在", f"Project code {project.code} already exists")
+        request.logger.info("project %s registered by %s", project.code, principal.label)
+        return Response(msgspec.to_builtins(project), status_code=201)
+
+    @get("/", operation_id="listProjects", sync_to_thread=True)
+    def list(self, request: Request, principal: Principal) -> dict[str, Any]:
+        """The projects this token may see."""
+        catalog: Catalog = request.app.state.catalog
+        visible = [msgspec.to_builtins(p) for p in catalog.projects() if principal.sees(p)]
+        return {"projects": visible}
+
+    @get("/{code:str}", operation_id="getProject", sync_to_thread=True)
+    def get_one(self, request: Request, principal: Principal, code: str) -> dict[str, Any]:
+        """One project, if this token may see it (404 otherwise)."""
+        project = request.app.state.catalog.project(code)
+        if project is None or not principal.sees(project):
+            raise not_found("项目", "Project")
+        return msgspec.to_builtins(project)

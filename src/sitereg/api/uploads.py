@@ -1,0 +1,103 @@
+"""Contractor uploads: the file in, the receipt and the report out."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import quote
+
+import anyio
+import msgspec
+from litestar import Controller, Request, get, post
+from litestar.datastructures import UploadFile
+from litestar.response import Response
+
+from sitereg import pipeline
+from sitereg.api.auth import Principal
+from sitereg.api.errors import bad_request, forbidden, lang_of, not_found
+from sitereg.api.findings import render
+from sitereg.catalog import PERIOD, Catalog, Receipt
+from sitereg.validate.columns import KINDS
+
+_PUBLIC = ("upload_id", "project", "period", "kind", "filename", "sha256", "rows_total", "rows_accepted",
+           "rows_rejected", "errors", "warnings", "infos", "report", "status", "created_at", "size")
+
+
+def receipt_json(receipt: Receipt) -> dict[str, Any]:
+    data = msgspec.to_builtins(receipt)
+    return {k: data[k] for k in _PUBLIC}
+
+
+class UploadController(Controller):
+    path = "/api/v1"
+    tags = ["uploads"]
+
+    @post("/projects/{code:str}/uploads", operation_id="uploadFile", status_code=201)
+    async def upload(self, request: Request, principal: Principal, code: str) -> Response[dict[str, Any]]:
+        """Upload one monthly file (multipart: kind, period, file). 201 with the receipt; 200 with the
+        existing receipt for byte-identical content; 422 with findings when the file cannot be read."""
+        catalog: Catalog = request.app.state.catalog
+        project = await anyio.to_thread.run_sync(catalog.project, code)
+        if project is None:
+            raise not_found("项目", "Project")
+        if not principal.may_upload(project):
+            raise forbidden("该令牌无权向此项目上传", "This token may not upload to this project")
+        form = await request.form()
+        kind, period, file = form.get("kind"), form.get("period"), form.get("file")
+        if kind not in KINDS:
+            raise bad_request("KIND_INVALID", f"kind 应为 {' / '.join(KINDS)} 之一", f"kind must be one of {', '.join(KINDS)}",
+                              {"field": "kind"})
+        if not isinstance(period, str) or not PERIOD.match(period):
+            raise bad_request("PERIOD_INVALID", "period 应为 YYYY-MM 格式，如 2026-10", "period must be YYYY-MM, e.g. 2026-10",
+                              {"field": "period"})
+        if not isinstance(file, UploadFile):
+            raise bad_request("FILE_MISSING", "缺少文件字段 file", "The multipart field 'file' is missing", {"field": "file"})
+        data = await file.read()
+        await file.close()
+        outcome = await anyio.to_thread.run_sync(
+            lambda: pipeline.ingest(request.app.state.store, request.app.state.settings, project, kind, period,
+                                    file.filename or "upload", data, actor=principal.label)
+        )
+        body = receipt_json(outcome.receipt)
+        if not outcome.readable:
+            findings = await anyio.to_thread.run_sync(pipeline.upload_findings, request.app.state.store, outcome.receipt)
+            rendered = render(findings, kind, lang_of(request), request.app.state.settings.report_limit)
+            first = rendered["findings"][0] if rendered["findings"] else {"rule": "FILE_UNREADABLE", "message": ""}
+            return Response({"status": 422, "code": first["rule"], "detail": first["message"],
+                             "extra": {"receipt": body}, "upload_id": body["upload_id"], "findings": rendered["findings"]},
+                            status_code=422)
+        return Response(body, status_code=201 if outcome.created else 200)
+
+    def _visible_receipt(self, request: Request, principal: Principal, upload_id: str) -> Receipt:
+        catalog: Catalog = request.app.state.catalog
+        receipt = catalog.receipt(upload_id)
+        project = catalog.project(receipt.project) if receipt else None
+        if receipt is None or project is None or not principal.sees(project) or principal.role == "bank":
+            raise not_found("上传记录", "Upload")
+        return receipt
+
+    @get("/uploads/{upload_id:str}", operation_id="getUpload", sync_to_thread=True)
+    def get_receipt(self, request: Request, principal: Principal, upload_id: str) -> dict[str, Any]:
+        """The receipt of an upload."""
+        return receipt_json(self._visible_receipt(request, principal, upload_id))
+
+    @get("/uploads/{upload_id:str}/original", operation_id="getUploadOriginal", sync_to_thread=True,
+         media_type="application/octet-stream")
+    def original(self, request: Request, principal: Principal, upload_id: str) -> Response[bytes]:
+        """The file exactly as it was sent."""
+        receipt = self._visible_receipt(request, principal, upload_id)
+        data = request.app.state.store.get(receipt.original_key)
+        request.logger.info("original %s downloaded by %s", upload_id, principal.label)
+        return Response(data, media_type="application/octet-stream", headers={
+            "Content-Disposition": f"attachment; filename*=UTF-8''{quote(receipt.filename)}",
+            "X-Content-SHA256": receipt.sha256,
+        })
+
+    @get("/uploads/{upload_id:str}/report", operation_id="getUploadReport", sync_to_thread=True)
+    def report(self, request: Request, principal: Principal, upload_id: str) -> dict[str, Any]:
+        """Findings of that file, in the request's language; counts are complete even when the list is capped."""
+        receipt = self._visible_receipt(request, principal, upload_id)
+        findings = pipeline.upload_findings(request.app.state.store, receipt)
+        rendered = render(findings, receipt.kind, lang_of(request), request.app.state.settings.report_limit)
+        return {"upload_id": upload_id, "receipt": receipt_json(receipt), **rendered}
+
+

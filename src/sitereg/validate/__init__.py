@@ -1,0 +1,1 @@
+"""Readers, rules, cross-file checks and coverage. No HTTP, no object store."""

@@ -1,0 +1,229 @@
+"""Checks across a project-period's files, as joins over its current tables.
+
+Two frames are prepared once per project-period and serve both the cross-file rules and
+coverage:
+- ``workers``: one row per worker seen in the period's attendance or payments (W = A ∪ P),
+  with days worked, contract cover, expected pay, what was paid into the worker's own
+  account, the pay deadline;
+- ``payouts``: one row per payment record, joined with the roster entry of its worker.
+The rules themselves are registry entries (``rules.CROSS_RULES``): an expression over one of
+these frames.
+"""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+from dataclasses import dataclass
+
+import polars as pl
+
+from sitereg.validate.filecheck import TABLE_SCHEMAS
+
+c = pl.col
+STATUTORY_DAYS = 21.75  # paid days of a month (劳社部发〔2008〕3号): a monthly wage prorates over these
+
+
+@dataclass(frozen=True)
+class PeriodTables:
+    roster: pl.DataFrame
+    contracts: pl.DataFrame
+    attendance: pl.DataFrame
+    payments: pl.DataFrame  # uploaded wage sheets and bank records alike; "source" says which
+
+    @classmethod
+    def empty(cls) -> PeriodTables:
+        def blank(kind: str) -> pl.DataFrame:
+            extra = {"__row__": pl.Int64, "upload_id": pl.String}
+            if kind == "payments":
+                extra["source"] = pl.String
+            return pl.DataFrame(schema={**TABLE_SCHEMAS[kind], **extra})
+
+        return cls(blank("roster"), blank("contracts"), blank("attendance"), blank("payments"))
+
+
+@dataclass(frozen=True)
+class Prepared:
+    workers: pl.DataFrame
+    payouts: pl.DataFrame
+
+
+def month_end(year: int, month: int) -> dt.date:
+    return dt.date(year, month, calendar.monthrange(year, month)[1])
+
+
+def _next_month(period: str) -> tuple[int, int]:
+    year, month = int(period[:4]), int(period[5:7])
+    return (year + 1, 1) if month == 12 else (year, month + 1)
+
+
+def prepare(t: PeriodTables, period: str, dedicated_account: str | None, today: dt.date) -> Prepared:
+    ny, nm = _next_month(period)
+    last_of_next = month_end(ny, nm)
+
+    roster = (
+        t.roster.sort("__row__").unique("id_number", keep="first", maintain_order=True)
+        .select("id_number", r_name=c("name"), bank_card=c("bank_card"), ssc_number=c("ssc_number"),
+                entry_date=c("entry_date"), exit_date=c("exit_date"))
+    )
+    days = t.attendance.filter(c("date").is_not_null()).select("id_number", "date", a_name=c("name")).unique(
+        ["id_number", "date"], keep="first", maintain_order=True)
+
+    # Each worked day with the contract that covers it (the latest-starting one if several).
+    covered = (
+        days.join(t.contracts.select("id_number", "contract_no", "start_date", "end_date", "wage_basis",
+                                     "wage_rate_fen", "pay_day"), on="id_number", how="left")
+        .filter(c("start_date").is_null() | ((c("start_date") <= c("date"))
+                                             & (c("end_date").is_null() | (c("end_date") >= c("date")))))
+        .with_columns(covers=c("start_date").is_not_null())
+        .sort("id_number", "date", "covers", "start_date", descending=[False, False, True, True], nulls_last=True)
+        .unique(["id_number", "date"], keep="first", maintain_order=True)
+    )
+    day_rows = days.join(covered.select("id_number", "date", "covers", "contract_no", "wage_basis", "wage_rate_fen",
+                                        "pay_day"), on=["id_number", "date"], how="left").with_columns(
+        covers=c("covers").fill_null(False))
+
+    # Expected pay: daily rate per day; a monthly wage prorated over 21.75 days, at most the wage.
+    per_contract = (
+        day_rows.filter(c("covers"))
+        .group_by("id_number", "contract_no")
+        .agg(c("wage_basis").first(), c("wage_rate_fen").first(), n=c("date").n_unique())
+        .with_columns(expected=pl.when(c("wage_basis") == "daily").then(c("wage_rate_fen") * c("n"))
+                      .when(c("wage_basis") == "monthly")
+                      .then((c("wage_rate_fen") * pl.min_horizontal(pl.lit(1.0), c("n") / STATUTORY_DAYS)).round(0))
+                      .otherwise(None).cast(pl.Int64))
+        .group_by("id_number")
+        .agg(expected_fen=c("expected").sum(), has_expected=c("expected").is_not_null().any())
+    )
+    # Deadline: the contract's pay day in the month after the period (the contract of the last
+    # day worked); without a contract, the last day of that month.
+    pay_day = (
+        day_rows.sort("date").group_by("id_number")
+        .agg(pay_day=c("pay_day").drop_nulls().last())
+        .with_columns(deadline=pl.when(c("pay_day").is_null()).then(pl.lit(last_of_next))
+                      .otherwise(pl.date(ny, nm, pl.min_horizontal(c("pay_day"), pl.lit(last_of_next.day)))))
+        .select("id_number", "deadline")
+    )
+    att = (
+        day_rows.join(roster.select("id_number", "entry_date", "exit_date"), on="id_number", how="left")
+        .group_by("id_number")
+        .agg(
+            a_name=c("a_name").drop_nulls().first(),
+            days=c("date").n_unique(),
+            first_day=c("date").min(),
+            uncovered_days=(~c("covers")).sum(),
+            first_uncovered=c("date").filter(~c("covers")).min(),
+            outside_days=((c("date") < c("entry_date")) | (c("date") > c("exit_date"))).fill_null(False).sum(),
+            first_outside=c("date").filter(((c("date") < c("entry_date")) | (c("date") > c("exit_date"))).fill_null(False)).min(),
+        )
+    )
+
+    pay = t.payments.join(roster, on="id_number", how="left").join(pay_day, on="id_number", how="left").with_columns(
+        on_roster=c("r_name").is_not_null(),
+        own=(c("payee_account").is_not_null()
+             & ((c("payee_account") == c("bank_card")) | (c("payee_account") == c("ssc_number"))).fill_null(False)
+             & (c("payee_name") == c("r_name")).fill_null(False)),
+        dedicated=(c("payer_account") == dedicated_account) if dedicated_account else pl.lit(False),
+        deadline=c("deadline").fill_null(last_of_next),
+    ).with_columns(
+        late=c("paid_at") > c("deadline"),
+        shared=c("id_number").n_unique().over("payee_account") > 1,
+        payee_workers=c("id_number").n_unique().over("payee_account"),
+    )
+    paid = pay.group_by("id_number").agg(
+        p_name=c("name").first(),
+        paid_count=pl.len(),
+        paid_fen=c("amount_fen").sum(),
+        paid_own_fen=c("amount_fen").filter(c("own")).sum(),
+        paid_own_dedicated_fen=c("amount_fen").filter(c("own") & c("dedicated")).sum(),
+        paid_own_on_time_fen=c("amount_fen").filter(c("own") & ~c("late")).sum(),
+    )
+
+    ids = pl.concat([att.select("id_number"), paid.select("id_number")]).unique(maintain_order=True)
+    workers = (
+        ids.join(att, on="id_number", how="left")
+        .join(paid, on="id_number", how="left")
+        .join(roster, on="id_number", how="left")
+        .join(per_contract, on="id_number", how="left")
+        .join(pay_day, on="id_number", how="left")
+        .with_columns(
+            name=pl.coalesce(c("r_name"), c("a_name"), c("p_name")),
+            on_roster=c("r_name").is_not_null(),
+            days=c("days").fill_null(0),
+            uncovered_days=c("uncovered_days").fill_null(0),
+            outside_days=c("outside_days").fill_null(0),
+            paid_count=c("paid_count").fill_null(0),
+            paid_fen=c("paid_fen").fill_null(0),
+            paid_own_fen=c("paid_own_fen").fill_null(0),
+            paid_own_dedicated_fen=c("paid_own_dedicated_fen").fill_null(0),
+            paid_own_on_time_fen=c("paid_own_on_time_fen").fill_null(0),
+            has_expected=c("has_expected").fill_null(False),
+            deadline=c("deadline").fill_null(last_of_next),
+            _today=pl.lit(today),
+        )
+        .with_columns(
+            overdue=c("_today") > c("deadline"),
+            shortfall_fen=pl.when(c("has_expected") & (c("days") > 0))
+            .then(pl.max_horizontal(pl.lit(0), c("expected_fen") - c("paid_own_fen"))).otherwise(0),
+        )
+    )
+    return Prepared(workers, pay)
+
+
+CROSS_FINDING_SCHEMA = {"rule": pl.String, "kind": pl.String, "row": pl.Int64, "column": pl.String,
+                        "value": pl.String, "worker": pl.String, "args": pl.String}
+
+
+def overlaps(project: str, mine: PeriodTables, others: dict[str, PeriodTables]) -> pl.DataFrame:
+    """Workers present on the same day, or paid for the same period, here and on another project."""
+    frames = []
+    my_days = mine.attendance.select("id_number", "date", "name").unique(["id_number", "date"])
+    my_paid = mine.payments.select("id_number", "period", "name").unique(["id_number", "period"])
+    for code, theirs in others.items():
+        if code == project:
+            continue
+        frames.append(my_days.join(theirs.attendance.select("id_number", "date").unique(), on=["id_number", "date"])
+                      .with_columns(what=pl.lit("attendance"), other=pl.lit(code), period=pl.lit(None, pl.String)))
+        frames.append(my_paid.join(theirs.payments.select("id_number", "period").unique(), on=["id_number", "period"])
+                      .with_columns(what=pl.lit("payments"), other=pl.lit(code), date=pl.lit(None, pl.Date)))
+    schema = {"id_number": pl.String, "date": pl.Date, "name": pl.String, "what": pl.String, "other": pl.String,
+              "period": pl.String}
+    if not frames:
+        return pl.DataFrame(schema=schema)
+    # One finding per worker and other project: the first shared day is enough to act on.
+    return (pl.concat([f.select(list(schema)) for f in frames], how="vertical_relaxed")
+            .sort("date", nulls_last=True).unique(["id_number", "what", "other"], keep="first", maintain_order=True))
+
+
+def cross_findings(prepared: Prepared, overlap: pl.DataFrame, overpaid_ratio: float) -> pl.DataFrame:
+    from sitereg.validate import checks as ck
+    from sitereg.validate.rules import RULES
+
+    frames = {
+        "workers": prepared.workers.with_columns(_ratio=pl.lit(overpaid_ratio)),
+        "payouts": prepared.payouts.with_columns(name=pl.coalesce(c("r_name"), c("name"))),
+        "overlaps": overlap,
+    }
+    parts = []
+    for rule in RULES:
+        if rule.over is None or rule.across is None:
+            continue
+        frame = frames[rule.over]
+        if frame.height == 0:
+            continue
+        args = {"name": c("name"), **(rule.across_args() if rule.across_args else {})}
+        value = args.pop("value", pl.lit(None, pl.String))
+        row = (pl.when(c("source") == "upload").then(c("__row__")) if rule.over == "payouts"
+               else pl.lit(None, pl.Int64))
+        parts.append(frame.lazy().filter(rule.across().fill_null(False)).select(
+            rule=pl.lit(rule.code),
+            kind=pl.lit(rule.kinds[0]),
+            row=row.cast(pl.Int64),
+            column=pl.lit(None, pl.String),
+            value=value.cast(pl.String),
+            worker=ck.mask_id(c("id_number")),
+            args=pl.struct(**{k: v.cast(pl.String) for k, v in args.items()}).struct.json_encode(),
+        ))
+    if not parts:
+        return pl.DataFrame(schema=CROSS_FINDING_SCHEMA)
+    return pl.concat(pl.collect_all(parts))

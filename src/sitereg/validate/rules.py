@@ -1,0 +1,361 @@
+"""The rule registry: one declarative entry per rule code of domain.md.
+
+An entry holds the stable code, severity, scope, Chinese and English message templates
+(what is wrong and how to fix it), the record kinds and canonical columns it concerns,
+whether a hit rejects the row, and the check itself: a Polars expression builder that is
+true where a row breaks the rule (file rules) or a join over the project's tables (cross-file
+rules, in ``crosscheck``). ``GET /api/v1/rules`` and ``docs/rules.md`` are generated from here.
+
+Message templates may use {column} (the header as written), {value} (masked) and the
+rule's own arguments, named in ``args``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Literal
+
+import polars as pl
+
+from sitereg.validate import checks as ck
+
+Severity = Literal["error", "warning", "info"]
+Rejects = Literal["never", "always", "if_required"]
+Check = Callable[[str], pl.Expr]
+
+ID_CODES = ("ID_EXCEL_PRECISION", "ID_LEGACY_15", "ID_FORMAT", "ID_BIRTHDATE", "ID_CHECKSUM")
+DATE_COLUMNS = ("entry_date", "exit_date", "start_date", "end_date", "signed_date", "date", "paid_at")
+
+
+@dataclass(frozen=True)
+class Rule:
+    code: str
+    severity: Severity
+    scope: str
+    zh: str
+    en: str
+    kinds: tuple[str, ...] = ()
+    columns: tuple[str, ...] = ()
+    rejects: Rejects = "never"
+    check: Check | None = None  # file rules: column -> violation expression over the prepared frame
+    args: Callable[[str], dict[str, pl.Expr]] | None = None
+    # Cross-file / cross-project rules: which prepared frame ("workers", "payouts", "overlaps")
+    # and the expression that is true where the worker or payout breaks the rule.
+    over: str | None = None
+    across: Callable[[], pl.Expr] | None = None
+    across_args: Callable[[], dict[str, pl.Expr]] | None = None
+    title_zh: str = ""
+    title_en: str = ""
+    tags: tuple[str, ...] = field(default=())
+
+    def message(self, lang: str, **params: object) -> str:
+        template = self.en if lang == "en" else self.zh
+        return template.format_map(_Params(params))
+
+
+class _Params(dict):
+    def __missing__(self, key: str) -> str:
+        return "?"
+
+
+ALL_KINDS = ("roster", "contracts", "attendance", "payments")
+c = pl.col
+
+
+def _id_rule(code: str, title_zh: str, title_en: str, zh: str, en: str) -> Rule:
+    return Rule(code, "error", "identity", zh, en, ALL_KINDS, ("id_number",), "always",
+                check=lambda col, code=code: c("_id_status") == code, title_zh=title_zh, title_en=title_en)
+
+
+def _age(col: str) -> dict[str, pl.Expr]:
+    return {"age": c("_age")}
+
+
+RULES: tuple[Rule, ...] = (
+    # ---- file -------------------------------------------------------------------------
+    Rule("FILE_UNREADABLE", "error", "file",
+         "文件无法读取（{reason}）。请用 Excel 另存为 .xlsx 或 UTF-8 / GBK 编码的 .csv 后重新上传。",
+         "The file cannot be read ({reason}). Save it from Excel as .xlsx, or as a UTF-8 or GBK .csv, and upload it again.",
+         title_zh="文件无法读取", title_en="File unreadable"),
+    Rule("FILE_EMPTY", "error", "file",
+         "文件中没有数据行。请确认选择了正确的文件，数据填写在第一个工作表中。",
+         "The file holds no data rows. Check that you chose the right file and that the data is on the first sheet.",
+         title_zh="空文件", title_en="Empty file"),
+    Rule("FILE_TOO_LARGE", "error", "file",
+         "文件超出处理上限（{reason}）。请删除空白行列或拆分后分别上传。",
+         "The file is over the processing limit ({reason}). Delete blank rows and columns or split it, then upload the parts.",
+         title_zh="文件过大", title_en="File too large"),
+    Rule("COLUMN_MISSING", "error", "file",
+         "缺少必填列「{label}」（{name}）。请按模板补上该列后重新上传；本文件所有行均未入库。",
+         "Required column '{label}' ({name}) is missing. Add it as in the template and upload again; no row of this file was stored.",
+         ALL_KINDS, title_zh="缺少必填列", title_en="Required column missing"),
+    Rule("COLUMN_UNKNOWN", "warning", "file",
+         "无法识别的列「{column}」，该列内容未入库。如是必填信息，请改用模板中的列名。",
+         "Column '{column}' is not recognised and was not stored. If it holds required data, rename it as in the template.",
+         ALL_KINDS, title_zh="未识别的列", title_en="Unknown column"),
+    # ---- identity -----------------------------------------------------------------------
+    _id_rule("ID_EXCEL_PRECISION", "身份证号被 Excel 截断", "ID damaged by Excel",
+             "「{column}」{value} 被 Excel 当作数字保存，后几位已丢失（只保留 15 位有效数字）。请把该列设置为“文本”格式后重新录入完整号码，或使用模板。",
+             "'{column}' {value} was stored by Excel as a number and lost its last digits (Excel keeps 15). Format the column as Text and type the full ID again, or use the template."),
+    _id_rule("ID_LEGACY_15", "15 位旧身份证号", "Legacy 15-digit ID",
+             "「{column}」{value} 是 15 位旧号码，已停止使用。请填写该工人现行的 18 位身份证号码。",
+             "'{column}' {value} is a legacy 15-digit ID, no longer valid. Enter the worker's current 18-digit ID."),
+    _id_rule("ID_FORMAT", "身份证号格式错误", "ID format",
+             "「{column}」{value} 不是 18 位身份证号码（17 位数字加一位校验码 0-9 或 X）。请核对证件后更正。",
+             "'{column}' {value} is not an 18-character ID (17 digits and a check character 0-9 or X). Check the card and correct it."),
+    _id_rule("ID_BIRTHDATE", "身份证出生日期无效", "ID birth date invalid",
+             "「{column}」{value} 中的出生日期（第 7-14 位）不是有效日期。请核对证件后更正。",
+             "The birth date in '{column}' {value} (digits 7-14) is not a real date. Check the card and correct it."),
+    _id_rule("ID_CHECKSUM", "身份证校验码错误", "ID checksum",
+             "「{column}」{value} 校验码不符，号码中有录入错误。请对照身份证逐位核对。",
+             "'{column}' {value} fails the check character: a digit is mistyped. Compare it with the card digit by digit."),
+    Rule("NAME_MISSING", "error", "identity",
+         "「{column}」为空。请填写与身份证一致的姓名。",
+         "'{column}' is empty. Enter the name as on the ID card.",
+         ALL_KINDS, ("name",), "always", check=lambda col: c("name").is_null(),
+         title_zh="姓名为空", title_en="Name missing"),
+    Rule("NAME_ID_CONFLICT", "error", "identity",
+         "身份证号 {worker} 对应了不同的姓名（「{value}」与「{other}」）。同一证件只能对应一人，请核对。",
+         "ID {worker} appears under different names ('{value}' and '{other}'). One ID belongs to one person; check which is right.",
+         ALL_KINDS, ("name",), check=lambda col: c("_name_conflict"),
+         args=lambda col: {"other": c("_first_name")}, title_zh="同一身份证不同姓名", title_en="One ID, two names",
+         over="workers",
+         across=lambda: c("on_roster") & pl.any_horizontal(
+             (c("a_name") != c("r_name")).fill_null(False), (c("p_name") != c("r_name")).fill_null(False)),
+         across_args=lambda: {"value": c("r_name"),
+                              "other": pl.when((c("a_name") != c("r_name")).fill_null(False)).then(c("a_name"))
+                              .otherwise(c("p_name"))}),
+    Rule("DUPLICATE_WORKER", "error", "identity",
+         "身份证号 {value} 在花名册中重复出现，第 {first} 行已登记。请删除重复行；本行未入库。",
+         "ID {value} is listed twice in the roster; row {first} already has it. Delete the repeated row; this row was not stored.",
+         ("roster",), ("id_number",), "always", check=lambda col: c("_dup"),
+         args=lambda col: {"first": c("_first_row")}, title_zh="花名册重复人员", title_en="Duplicate worker"),
+    Rule("GENDER_MISMATCH", "warning", "identity",
+         "「{column}」为「{value}」，但身份证号显示为{expected}。请核对。",
+         "'{column}' says '{value}' but the ID number says {expected}. Check which is right.",
+         ("roster",), ("gender",), check=lambda col: c("_valid_id") & c("_gender").is_not_null() & (c("_gender") != c("_id_gender")),
+         args=lambda col: {"expected": c("_id_gender")}, title_zh="性别与身份证不符", title_en="Gender differs from ID"),
+    # ---- age ----------------------------------------------------------------------------
+    Rule("AGE_UNDER_16", "error", "age",
+         "工人 {worker} 在作业日仅 {age} 周岁，未满 16 周岁。禁止使用童工，请立即停止用工并核实。",
+         "Worker {worker} is {age} on the work date, under 16. Child labour is illegal: stop the work and check at once.",
+         ("roster",), ("id_number",), check=lambda col: c("_age") < 16, args=_age,
+         title_zh="未满 16 周岁", title_en="Under 16"),
+    Rule("AGE_MINOR", "warning", "age",
+         "工人 {worker} 在作业日 {age} 周岁，属未成年工，不得安排从事高处、井下等禁忌作业，需定期体检并登记。",
+         "Worker {worker} is {age} on the work date, a minor worker: no work at height or underground, regular health checks, registration required.",
+         ("roster",), ("id_number",), check=lambda col: c("_age").is_between(16, 17), args=_age,
+         title_zh="未成年工", title_en="Minor worker"),
+    Rule("AGE_OVER_LIMIT", "warning", "age",
+         "工人 {worker} 在作业日 {age} 周岁，超过本地区施工现场年龄上限 {limit} 周岁。请核实其健康状况与岗位。",
+         "Worker {worker} is {age} on the work date, over this region's site age limit of {limit}. Check fitness and post.",
+         ("roster",), ("id_number",), check=lambda col: c("_age") > c("_age_limit"),
+         args=lambda col: {"age": c("_age"), "limit": c("_age_limit")}, title_zh="超龄", title_en="Over the age limit"),
+    # ---- codes and contacts -------------------------------------------------------------
+    Rule("CREDIT_CODE_INVALID", "error", "codes",
+         "「{column}」{value} 不是有效的统一社会信用代码（18 位，校验位不符或含非法字符 I、O、S、V、Z）。请对照营业执照更正。",
+         "'{column}' {value} is not a valid unified social credit code (18 characters, check failed or letters I, O, S, V, Z). Copy it from the business licence.",
+         ("roster", "contracts"), ("employer_credit_code",),
+         check=lambda col: c(col).is_not_null() & ~ck.credit_code_valid(c(col)),
+         title_zh="统一社会信用代码无效", title_en="Credit code invalid"),
+    Rule("BANK_CARD_FORMAT", "error", "codes",
+         "「{column}」{value} 不是 16-19 位数字的银行卡号。请把该列设为文本格式后填写完整卡号。",
+         "'{column}' {value} is not a 16-19 digit card number. Format the column as Text and enter the full number.",
+         ("roster", "payments"), ("bank_card", "ssc_number", "payee_account"),
+         check=lambda col: c(col).is_not_null() & ~ck.card_shape_valid(c(col)),
+         title_zh="银行卡号格式错误", title_en="Bank card format"),
+    Rule("BANK_CARD_LUHN", "warning", "codes",
+         "「{column}」{value} 未通过银行卡校验（Luhn），可能有录入错误。请与工人核对卡号。",
+         "'{column}' {value} fails the card check digit (Luhn): probably mistyped. Check the number with the worker.",
+         ("roster", "payments"), ("bank_card", "payee_account"),
+         check=lambda col: ck.card_shape_valid(c(col)) & ~ck.luhn_valid(c(col))
+         & (pl.lit(True) if col == "bank_card" else (c("_channel") == "bank_card")),
+         title_zh="银行卡校验位不符", title_en="Card check digit"),
+    Rule("PHONE_FORMAT", "warning", "codes",
+         "「{column}」{value} 不是 11 位手机号码。请更正，便于工资到账通知和维权联系。",
+         "'{column}' {value} is not an 11-digit mobile number. Correct it so the worker can be reached.",
+         ("roster",), ("phone",), check=lambda col: c(col).is_not_null() & ~ck.phone_valid(c(col)),
+         title_zh="手机号码格式错误", title_en="Phone format"),
+    Rule("JOB_TYPE_UNKNOWN", "warning", "codes",
+         "「{column}」「{value}」不是全国建筑工人管理服务信息平台的工种代码或名称。请从模板下拉列表中选择。",
+         "'{column}' '{value}' is not a work-type code or name of the national platform. Pick one from the template's list.",
+         ("roster",), ("job_type",), check=lambda col: c(col).is_not_null() & c("_job").is_null(),
+         title_zh="工种无法识别", title_en="Unknown job type"),
+    # ---- dates and values ----------------------------------------------------------------
+    Rule("VALUE_MISSING", "error", "values",
+         "必填项「{column}」为空。请补填后重新上传{rejected}。",
+         "Required '{column}' is empty. Fill it in and upload again{rejected}.",
+         ALL_KINDS, ("*required",), "if_required", check=lambda col: c(col).is_null(),
+         title_zh="必填项为空", title_en="Required value missing"),
+    Rule("VALUE_INVALID", "error", "values",
+         "「{column}」的值「{value}」无法识别，可填：{allowed}。",
+         "'{column}' value '{value}' is not understood; allowed: {allowed}.",
+         ("roster", "contracts", "payments"), ("gender", "wage_basis", "pay_day", "channel", "period"), "if_required",
+         check=lambda col: c(col).is_not_null() & c(f"_{col}").is_null(),
+         args=lambda col: {"allowed": pl.lit(ALLOWED[col])}, title_zh="取值无法识别", title_en="Value not understood"),
+    Rule("DATE_INVALID", "error", "values",
+         "「{column}」「{value}」不是有效日期。请填写如 2026-10-08 的日期。",
+         "'{column}' '{value}' is not a real date. Write dates like 2026-10-08.",
+         ALL_KINDS, DATE_COLUMNS, "if_required", check=lambda col: c(col).is_not_null() & c(f"_{col}").is_null(),
+         title_zh="日期无效", title_en="Invalid date"),
+    Rule("DATE_IN_FUTURE", "error", "values",
+         "「{column}」{value} 晚于今天。请核对日期。",
+         "'{column}' {value} is later than today. Check the date.",
+         ALL_KINDS, ("entry_date", "signed_date", "date", "paid_at"),
+         check=lambda col: c(f"_{col}") > c("_today"), title_zh="日期在未来", title_en="Date in the future"),
+    Rule("DATE_RANGE", "error", "values",
+         "「{column}」{value} 早于开始日期 {start}。请核对起止日期。",
+         "'{column}' {value} is before the start date {start}. Check both dates.",
+         ("roster", "contracts"), ("exit_date", "end_date"),
+         check=lambda col: c(f"_{col}") < c("_entry_date" if col == "exit_date" else "_start_date"),
+         args=lambda col: {"start": c("_entry_date" if col == "exit_date" else "_start_date").cast(pl.String)},
+         title_zh="起止日期颠倒", title_en="Dates reversed"),
+    Rule("DATE_OUT_OF_PERIOD", "error", "values",
+         "「{column}」{value} 不在所属期 {period} 内，本行未计入。请按月分别上传。",
+         "'{column}' {value} is outside the period {period}; this row was not counted. Upload each month separately.",
+         ("attendance", "payments"), ("date", "period"), "always",
+         check=lambda col: c("_out_of_period") if col == "date" else (c("_period") != c("_upload_period")),
+         args=lambda col: {"period": c("_upload_period")}, title_zh="不在所属期内", title_en="Outside the period"),
+    Rule("HOURS_INVALID", "error", "values",
+         "「{column}」「{value}」不是 0-24 之间的工时或可识别的出勤标记（√ 出勤、休 缺 × 为缺勤）。本日未计入。",
+         "'{column}' '{value}' is neither hours within 0-24 nor an attendance mark (√ present; 休, 缺, × absent). The day was not counted.",
+         ("attendance",), ("hours",), "always", check=lambda col: c("_bad_hours"),
+         title_zh="工时无效", title_en="Invalid hours"),
+    Rule("NO_REST_DAY", "warning", "values",
+         "工人 {worker} 在 {period} 每天出勤（{days} 天），没有休息日。请核实考勤或安排每周至少休息一日。",
+         "Worker {worker} was present every day of {period} ({days} days) with no rest day. Check the record or give a weekly rest day.",
+         ("attendance",), ("id_number",), check=lambda col: c("_no_rest"),
+         args=lambda col: {"days": c("_days_present"), "period": c("_upload_period")},
+         title_zh="无休息日", title_en="No rest day"),
+    Rule("AMOUNT_INVALID", "error", "values",
+         "「{column}」「{value}」不是大于 0、最多两位小数的金额。请填写如 8650.00 的金额。",
+         "'{column}' '{value}' is not an amount above 0 with at most two decimals. Write amounts like 8650.00.",
+         ("contracts", "payments"), ("amount", "wage_rate"), "if_required",
+         check=lambda col: c(col).is_not_null() & (c(f"_{col}").is_null() | (c(f"_{col}") <= 0)),
+         title_zh="金额无效", title_en="Invalid amount"),
+    Rule("TXN_CONFLICT", "error", "values",
+         "银行流水号「{value}」重复（第 {first} 行已出现）。同一流水号只能对应一笔发放；本行未入库。",
+         "Bank transaction id '{value}' repeats row {first}. One id is one payout; this row was not stored.",
+         ("payments",), ("bank_txn_id",), "always", check=lambda col: c("_txn_dup"),
+         args=lambda col: {"first": c("_txn_first_row")},
+         title_zh="银行流水号重复", title_en="Transaction id conflict"),
+)
+
+
+money = ck.fen_text_expr
+
+
+def _date(name: str) -> pl.Expr:
+    return c(name).cast(pl.String)
+
+
+CROSS_RULES: tuple[Rule, ...] = (
+    Rule("NOT_ON_ROSTER", "error", "cross_file",
+         "工人 {worker}（{name}）本月有 {days} 天考勤，但不在花名册中（未实名登记）。请先将其登记入花名册并上传。",
+         "Worker {worker} ({name}) has {days} days of attendance but is not on the roster (not registered). Add the worker to the roster and upload it.",
+         ("attendance",), over="workers", across=lambda: (c("days") > 0) & ~c("on_roster"),
+         across_args=lambda: {"days": c("days")}, title_zh="未实名登记", title_en="Not on the roster"),
+    Rule("OUTSIDE_SITE_DATES", "warning", "cross_file",
+         "工人 {worker}（{name}）有 {days} 天考勤在进场日期 {entry} 之前或退场日期 {exit} 之后（首次 {first}）。请核对进退场日期或考勤。",
+         "Worker {worker} ({name}) has {days} days of attendance before entry ({entry}) or after exit ({exit}), first on {first}. Check the site dates or the attendance.",
+         ("attendance",), over="workers", across=lambda: c("on_roster") & (c("outside_days") > 0),
+         across_args=lambda: {"days": c("outside_days"), "first": _date("first_outside"),
+                              "entry": _date("entry_date").fill_null("-"), "exit": _date("exit_date").fill_null("-")},
+         title_zh="进退场日期外出勤", title_en="Attendance outside site dates"),
+    Rule("NO_CONTRACT", "error", "cross_file",
+         "工人 {worker}（{name}）有 {days} 天出勤没有劳动合同覆盖（首次 {first}）。请补签劳动合同并上传合同台账。",
+         "Worker {worker} ({name}) worked {days} days not covered by a labour contract (first on {first}). Sign a contract and upload the contract list.",
+         ("attendance",), over="workers", across=lambda: (c("days") > 0) & (c("uncovered_days") > 0),
+         across_args=lambda: {"days": c("uncovered_days"), "first": _date("first_uncovered")},
+         title_zh="未签劳动合同", title_en="No contract"),
+    Rule("NOT_PAID", "error", "cross_file",
+         "工人 {worker}（{name}）本月出勤 {days} 天，发放期限 {deadline} 已过仍无工资发放记录（欠薪）。请立即通过专用账户发放。",
+         "Worker {worker} ({name}) worked {days} days and has no wage payment although the deadline {deadline} has passed (wage arrears). Pay through the dedicated account now.",
+         ("payments",), over="workers", across=lambda: (c("days") > 0) & (c("paid_count") == 0) & c("overdue"),
+         across_args=lambda: {"days": c("days"), "deadline": _date("deadline")},
+         title_zh="欠薪", title_en="Not paid"),
+    Rule("PAYMENT_PENDING", "info", "cross_file",
+         "工人 {worker}（{name}）本月出勤 {days} 天，尚无发放记录；发放期限为 {deadline}。",
+         "Worker {worker} ({name}) worked {days} days and has not been paid yet; the deadline is {deadline}.",
+         ("payments",), over="workers", across=lambda: (c("days") > 0) & (c("paid_count") == 0) & ~c("overdue"),
+         across_args=lambda: {"days": c("days"), "deadline": _date("deadline")},
+         title_zh="待发放", title_en="Payment pending"),
+    Rule("UNDERPAID", "error", "cross_file",
+         "工人 {worker}（{name}）应发 {expected} 元（按合同工资标准与出勤 {days} 天计算），实际发放到本人账户 {paid} 元，未足额发放。请补发差额。",
+         "Worker {worker} ({name}) should receive {expected} yuan (contract rate × {days} days) but {paid} yuan reached their own account. Pay the difference.",
+         ("payments",), over="workers",
+         across=lambda: (c("days") > 0) & c("has_expected") & (c("paid_count") > 0) & (c("paid_own_fen") < c("expected_fen")),
+         across_args=lambda: {"expected": money(c("expected_fen")), "paid": money(c("paid_own_fen")), "days": c("days")},
+         title_zh="未足额发放", title_en="Underpaid"),
+    Rule("OVERPAID", "warning", "cross_file",
+         "工人 {worker}（{name}）实发 {paid} 元，超过按出勤 {days} 天计算的应发 {expected} 元的 {ratio} 倍。请核实是否虚报或代领。",
+         "Worker {worker} ({name}) was paid {paid} yuan, over {ratio} × the {expected} yuan expected for {days} days. Check for padding or collection by someone else.",
+         ("payments",), over="workers",
+         across=lambda: c("has_expected") & (c("expected_fen") > 0) & (c("paid_own_fen") > c("expected_fen") * c("_ratio")),
+         across_args=lambda: {"expected": money(c("expected_fen")), "paid": money(c("paid_own_fen")), "days": c("days"),
+                              "ratio": c("_ratio")},
+         title_zh="发放金额异常偏高", title_en="Paid far above expected"),
+    Rule("PAID_LATE", "warning", "cross_file",
+         "工人 {worker}（{name}）的工资于 {paid_at} 发放，晚于约定的发放期限 {deadline}。",
+         "Worker {worker} ({name}) was paid on {paid_at}, after the deadline {deadline}.",
+         ("payments",), over="payouts", across=lambda: c("late").fill_null(False),
+         across_args=lambda: {"paid_at": _date("paid_at"), "deadline": _date("deadline")},
+         title_zh="逾期发放", title_en="Paid late"),
+    Rule("NOT_DEDICATED_ACCOUNT", "error", "cross_file",
+         "付款账号 {value} 不是本项目登记的农民工工资专用账户，工资未通过专户代发。请改由专用账户发放。",
+         "Payer account {value} is not the project's dedicated wage account. Pay wages from the dedicated account.",
+         ("payments",), ("payer_account",), over="payouts", across=lambda: ~c("dedicated"),
+         across_args=lambda: {"value": ck.mask_card(c("payer_account"))},
+         title_zh="未通过专用账户", title_en="Not from the dedicated account"),
+    Rule("PAYEE_NOT_WORKER", "error", "cross_file",
+         "工人 {worker}（{name}）的工资付入账户 {value}（收款人「{payee}」），不是花名册登记的本人工资卡或社保卡。工资须直接发到本人账户，不得由他人代领。",
+         "Wages of worker {worker} ({name}) went to account {value} (payee '{payee}'), not the worker's own card or social-security card on the roster. Pay the worker directly.",
+         ("payments",), ("payee_account",), over="payouts", across=lambda: c("on_roster") & ~c("own"),
+         across_args=lambda: {"value": ck.mask_card(c("payee_account")), "payee": c("payee_name")},
+         title_zh="代领工资", title_en="Paid to someone else"),
+    Rule("PAID_NOT_ON_ROSTER", "error", "cross_file",
+         "向 {worker}（{name}）发放了工资，但此人不在花名册中。请核实是否为本项目工人并补登记。",
+         "Wages were paid to {worker} ({name}), who is not on the roster. Check that this is a worker of the project and register them.",
+         ("payments",), over="payouts", across=lambda: ~c("on_roster"),
+         title_zh="发放对象未登记", title_en="Paid someone not on the roster"),
+    Rule("PAID_WITHOUT_ATTENDANCE", "warning", "cross_file",
+         "工人 {worker}（{name}）本月没有考勤却领取了工资 {paid} 元，可能虚报冒领。请核实。",
+         "Worker {worker} ({name}) was paid {paid} yuan with no attendance this month: a possible ghost worker. Check.",
+         ("payments",), over="workers", across=lambda: c("on_roster") & (c("paid_count") > 0) & (c("days") == 0),
+         across_args=lambda: {"paid": money(c("paid_fen"))},
+         title_zh="无考勤发放", title_en="Paid without attendance"),
+    Rule("PAYEE_SHARED", "error", "cross_file",
+         "收款账户 {value} 收取了 {n} 名工人的工资（疑似由班组长等统一代领）。工资须发到每名工人本人账户。",
+         "Account {value} received the wages of {n} workers (likely a card held by a foreman). Pay each worker into their own account.",
+         ("payments",), ("payee_account",), over="payouts", across=lambda: c("shared"),
+         across_args=lambda: {"value": ck.mask_card(c("payee_account")), "n": c("payee_workers")},
+         title_zh="多人工资进同一账户", title_en="One account, several workers"),
+    Rule("ATTENDANCE_OVERLAP", "warning", "cross_project",
+         "工人 {worker}（{name}）{date} 同时在本项目和项目 {other} 出勤。请核实考勤真实性。",
+         "Worker {worker} ({name}) is recorded present on {date} both here and on project {other}. Check the attendance.",
+         ("attendance",), over="overlaps", across=lambda: c("what") == "attendance",
+         across_args=lambda: {"date": _date("date"), "other": c("other")},
+         title_zh="跨项目考勤重叠", title_en="Present on two projects"),
+    Rule("PAID_TWICE", "warning", "cross_project",
+         "工人 {worker}（{name}）{period} 的工资同时由本项目和项目 {other} 发放。请核实是否重复发放或虚报。",
+         "Worker {worker} ({name}) was paid for {period} by this project and by project {other}. Check for double payment.",
+         ("payments",), over="overlaps", across=lambda: c("what") == "payments",
+         across_args=lambda: {"period": c("period"), "other": c("other")},
+         title_zh="跨项目重复发放", title_en="Paid by two projects"),
+)
+
+ALLOWED = {
+    "gender": "男 / 女",
+    "wage_basis": "日薪 / 月薪 / 计件 (daily / monthly / piece)",
+    "pay_day": "1-31",
+    "channel": "银行卡 / 社保卡 (bank_card / ssc)",
+    "period": "YYYY-MM，如 2026-10",
+}
+
+RULES = RULES + CROSS_RULES
+BY_CODE: dict[str, Rule] = {r.code: r for r in RULES}
+
+
+def get(code: str) -> Rule:
+    return BY_CODE[code]

@@ -1,0 +1,90 @@
+"""Shared fixtures: settings built directly, a store per test, a client, tokens of each role."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+pytest_plugins = ["s3server"]
+
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
+
+
+@pytest.fixture
+def settings(tmp_path):
+    from sitereg.settings import Settings
+
+    return Settings(data_dir=str(tmp_path / "data"))
+
+
+@pytest.fixture
+def local_store(settings):
+    from sitereg.storage_factory import open_store
+
+    return open_store(settings)
+
+
+@pytest.fixture
+def app(settings, local_store):
+    from sitereg.api import create_app
+
+    return create_app(settings, local_store)
+
+
+@pytest.fixture
+def client(app):
+    from litestar.testing import TestClient
+
+    with TestClient(app) as c:
+        yield c
+
+
+class Tokens:
+    def __init__(self, store):
+        from sitereg.catalog import Catalog
+
+        self.catalog = Catalog(store)
+
+    def issue(self, role: str, *scope: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.catalog.issue_token(role, tuple(scope))}"}
+
+
+@pytest.fixture
+def tokens(local_store):
+    return Tokens(local_store)
+
+
+@pytest.fixture
+def project_body():
+    return json.loads((FIXTURES / "project.json").read_text(encoding="utf-8"))
+
+
+@pytest.fixture
+def admin(tokens):
+    return tokens.issue("admin")
+
+
+@pytest.fixture
+def project(client, admin, project_body):
+    r = client.post("/api/v1/projects", json=project_body, headers=admin)
+    assert r.status_code == 201, r.text
+    return project_body
+
+
+@pytest.fixture
+def contractor(tokens, project_body):
+    return tokens.issue("contractor", project_body["contractor_credit_code"])
+
+
+def upload(client, headers, code, kind, period, name, data=None):
+    data = (FIXTURES / name).read_bytes() if data is None else data
+    return client.post(f"/api/v1/projects/{code}/uploads", data={"kind": kind, "period": period},
+                       files={"file": (name, data)}, headers=headers)
+
+
+TODAY = dt.date(2026, 11, 27)
