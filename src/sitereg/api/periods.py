@@ -6,6 +6,8 @@ import datetime as dt
 from typing import Any
 
 from litestar import Controller, Request, get
+from litestar.di import NamedDependency
+from litestar.params import FromPath
 
 from sitereg import period as period_mod
 from sitereg.api.auth import Principal
@@ -33,7 +35,7 @@ class PeriodController(Controller):
     tags = ["findings"]
 
     @get("/findings", operation_id="getPeriodFindings", sync_to_thread=True)
-    def findings(self, request: Request, principal: Principal, code: str, period: str) -> dict[str, Any]:
+    def findings(self, request: Request, principal: NamedDependency[Principal], code: FromPath[str], period: FromPath[str]) -> dict[str, Any]:
         """Every current finding of the project-period: per-file findings of the current uploads,
         then cross-file and cross-project ones, recomputed from the current tables."""
         project = visible_project(request, principal, code)

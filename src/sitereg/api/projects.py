@@ -6,7 +6,8 @@ from typing import Any
 
 import msgspec
 from litestar import Controller, Request, get, post
-from litestar.params import JSONBody
+from litestar.di import NamedDependency
+from litestar.params import FromPath, JSONBody
 from litestar.response import Response
 
 from sitereg.api.auth import Principal, require_role
@@ -19,7 +20,7 @@ class ProjectController(Controller):
     tags = ["projects"]
 
     @post("/", operation_id="createProject", sync_to_thread=True, status_code=201)
-    def create(self, request: Request, principal: Principal, data: JSONBody[Project]) -> Response[dict[str, Any]]:
+    def create(self, request: Request, principal: NamedDependency[Principal], data: JSONBody[Project]) -> Response[dict[str, Any]]:
         """Register a project (admin). Body: the project fields of domain.md. 409 if the code exists."""
         require_role(principal, "admin")
         project = data
@@ -34,14 +35,14 @@ class ProjectController(Controller):
         return Response(msgspec.to_builtins(project), status_code=201)
 
     @get("/", operation_id="listProjects", sync_to_thread=True)
-    def list(self, request: Request, principal: Principal) -> dict[str, Any]:
+    def list(self, request: Request, principal: NamedDependency[Principal]) -> dict[str, Any]:
         """The projects this token may see."""
         catalog: Catalog = request.app.state.catalog
         visible = [msgspec.to_builtins(p) for p in catalog.projects() if principal.sees(p)]
         return {"projects": visible}
 
     @get("/{code:str}", operation_id="getProject", sync_to_thread=True)
-    def get_one(self, request: Request, principal: Principal, code: str) -> dict[str, Any]:
+    def get_one(self, request: Request, principal: NamedDependency[Principal], code: FromPath[str]) -> dict[str, Any]:
         """One project, if this token may see it (404 otherwise)."""
         project = request.app.state.catalog.project(code)
         if project is None or not principal.sees(project):

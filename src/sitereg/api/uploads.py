@@ -9,6 +9,8 @@ import anyio
 import msgspec
 from litestar import Controller, Request, get, post
 from litestar.datastructures import UploadFile
+from litestar.di import NamedDependency
+from litestar.params import FromPath
 from litestar.response import Response
 
 from sitereg import pipeline
@@ -32,7 +34,7 @@ class UploadController(Controller):
     tags = ["uploads"]
 
     @post("/projects/{code:str}/uploads", operation_id="uploadFile", status_code=201)
-    async def upload(self, request: Request, principal: Principal, code: str) -> Response[dict[str, Any]]:
+    async def upload(self, request: Request, principal: NamedDependency[Principal], code: FromPath[str]) -> Response[dict[str, Any]]:
         """Upload one monthly file (multipart: kind, period, file). 201 with the receipt; 200 with the
         existing receipt for byte-identical content; 422 with findings when the file cannot be read."""
         catalog: Catalog = request.app.state.catalog
@@ -76,13 +78,13 @@ class UploadController(Controller):
         return receipt
 
     @get("/uploads/{upload_id:str}", operation_id="getUpload", sync_to_thread=True)
-    def get_receipt(self, request: Request, principal: Principal, upload_id: str) -> dict[str, Any]:
+    def get_receipt(self, request: Request, principal: NamedDependency[Principal], upload_id: FromPath[str]) -> dict[str, Any]:
         """The receipt of an upload."""
         return receipt_json(self._visible_receipt(request, principal, upload_id))
 
     @get("/uploads/{upload_id:str}/original", operation_id="getUploadOriginal", sync_to_thread=True,
          media_type="application/octet-stream")
-    def original(self, request: Request, principal: Principal, upload_id: str) -> Response[bytes]:
+    def original(self, request: Request, principal: NamedDependency[Principal], upload_id: FromPath[str]) -> Response[bytes]:
         """The file exactly as it was sent."""
         receipt = self._visible_receipt(request, principal, upload_id)
         data = request.app.state.store.get(receipt.original_key)
@@ -93,7 +95,7 @@ class UploadController(Controller):
         })
 
     @get("/uploads/{upload_id:str}/report", operation_id="getUploadReport", sync_to_thread=True)
-    def report(self, request: Request, principal: Principal, upload_id: str) -> dict[str, Any]:
+    def report(self, request: Request, principal: NamedDependency[Principal], upload_id: FromPath[str]) -> dict[str, Any]:
         """Findings of that file, in the request's language; counts are complete even when the list is capped."""
         receipt = self._visible_receipt(request, principal, upload_id)
         findings = pipeline.upload_findings(request.app.state.store, receipt)

@@ -131,7 +131,7 @@ def _canonical(table: Table, kind: str, hm: HeaderMap) -> pl.DataFrame:
     numeric = table.numeric.get(id_header) if id_header else None
     frame = table.frame.select(exprs)
     frame = frame.with_columns(
-        (numeric.alias("_num_id") if numeric is not None else pl.lit(False).alias("_num_id"))
+        numeric.alias("_num_id") if numeric is not None else pl.lit(False).alias("_num_id")
     )
     for day, header in hm.days.items():
         frame = frame.with_columns(ck.clean_text(table.frame.get_column(header).cast(pl.String)).alias(f"__day{day}"))

@@ -1,0 +1,64 @@
+"""Roles and scopes of api.md: 401 without a token, 403 for writes outside scope, 404 for reads."""
+
+from __future__ import annotations
+
+from conftest import upload
+
+PERIOD = "2026-10"
+
+
+def test_no_token_is_401(client):
+    r = client.get("/api/v1/projects")
+    assert r.status_code == 401
+    assert r.json()["code"] == "UNAUTHORIZED"
+    assert client.get("/api/v1/projects", headers={"Authorization": "Bearer nope"}).status_code == 401
+
+
+def test_only_admin_registers_projects(client, tokens, project_body):
+    bureau = tokens.issue("bureau", "44")
+    r = client.post("/api/v1/projects", json=project_body, headers=bureau)
+    assert r.status_code == 403 and r.json()["code"] == "FORBIDDEN"
+
+
+def test_invalid_project_body_is_400(client, admin, project_body):
+    body = {**project_body, "contractor_credit_code": "91440300MA5DL7K25X", "region_code": "44"}
+    r = client.post("/api/v1/projects", json=body, headers=admin)
+    assert r.status_code == 400
+    assert set(r.json()["extra"]["fields"]) == {"contractor_credit_code", "region_code"}
+
+
+def test_contractor_sees_own_projects_only(client, project, tokens, contractor):
+    other = tokens.issue("contractor", "91440106618704536K")
+    assert [p["code"] for p in client.get("/api/v1/projects", headers=contractor).json()["projects"]] == [project["code"]]
+    assert client.get("/api/v1/projects", headers=other).json()["projects"] == []
+    assert client.get(f"/api/v1/projects/{project['code']}", headers=other).status_code == 404
+
+
+def test_upload_outside_scope_is_403_and_read_is_404(client, project, tokens, contractor):
+    other = tokens.issue("contractor", "91440106618704536K")
+    r = upload(client, other, project["code"], "roster", PERIOD, "roster.xlsx")
+    assert r.status_code == 403
+    mine = upload(client, contractor, project["code"], "roster", PERIOD, "roster.xlsx").json()
+    for path in ("", "/report", "/original"):
+        assert client.get(f"/api/v1/uploads/{mine['upload_id']}{path}", headers=other).status_code == 404
+    assert client.get(f"/api/v1/projects/{project['code']}/periods/{PERIOD}/findings", headers=other).status_code == 404
+
+
+def test_bureau_reads_its_region_and_cannot_upload(client, project, tokens, contractor):
+    inside, outside = tokens.issue("bureau", "4403"), tokens.issue("bureau", "3101")
+    mine = upload(client, contractor, project["code"], "roster", PERIOD, "roster.xlsx").json()
+    assert client.get(f"/api/v1/uploads/{mine['upload_id']}/report", headers=inside).status_code == 200
+    assert client.get(f"/api/v1/uploads/{mine['upload_id']}/report", headers=outside).status_code == 404
+    assert upload(client, inside, project["code"], "roster", PERIOD, "roster.xlsx").status_code == 403
+
+
+def test_unknown_upload_and_project_are_404(client, admin):
+    assert client.get("/api/v1/uploads/U00000000000000000000abcdef", headers=admin).status_code == 404
+    assert client.get("/api/v1/uploads/../../etc", headers=admin).status_code == 404
+    r = upload(client, admin, "NOPE", "roster", PERIOD, "roster.xlsx")
+    assert r.status_code == 404 and r.json()["code"] == "NOT_FOUND"
+
+
+def test_errors_in_english_on_request(client):
+    r = client.get("/api/v1/projects", headers={"Accept-Language": "en"})
+    assert r.json()["detail"].startswith("Missing token")

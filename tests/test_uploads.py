@@ -1,0 +1,131 @@
+"""A contractor uploads the fixture files and gets receipts and reports a clerk can act on."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+import pytest
+
+from conftest import FIXTURES, upload
+
+MANIFEST = json.loads((FIXTURES / "manifest.json").read_text(encoding="utf-8"))
+READABLE = [f for f in MANIFEST["files"] if f["rows_total"]]
+BROKEN = [f for f in MANIFEST["files"] if not f["rows_total"]]
+PERIOD = MANIFEST["period"]
+
+
+@pytest.mark.parametrize("entry", READABLE, ids=[f["file"] for f in READABLE])
+def test_fixture_uploads_with_rows_and_planted_findings(client, project, contractor, entry):
+    r = upload(client, contractor, project["code"], entry["kind"], PERIOD, entry["file"])
+    assert r.status_code == 201, r.text
+    receipt = r.json()
+    assert receipt["rows_total"] == entry["rows_total"]
+    planted_rejects = [p for p in entry["planted"] if p["row"] is not None]
+    assert receipt["rows_rejected"] == len(planted_rejects)
+    assert receipt["rows_accepted"] == entry["rows_total"] - len(planted_rejects)
+    assert receipt["sha256"] == hashlib.sha256((FIXTURES / entry["file"]).read_bytes()).hexdigest()
+
+    report = client.get(receipt["report"], headers=contractor).json()
+    got = {(f["rule"], f["row"], f["column"]) for f in report["findings"] if f["severity"] != "info"}
+    want = {(p["rule"], p["row"], p["column"]) for p in entry["planted"]}
+    assert got == want
+    assert report["counts"]["total"] == len(report["findings"])
+
+
+def test_wide_attendance_becomes_worker_days(client, project, contractor):
+    entry = next(f for f in MANIFEST["files"] if f["file"] == "attendance_wide.xlsx")
+    from sitereg import tables
+    from sitereg.catalog import Catalog
+
+    r = upload(client, contractor, project["code"], "attendance", PERIOD, entry["file"])
+    store = client.app.state.store
+    receipt = Catalog(store).receipt(r.json()["upload_id"])
+    frame = tables.read(store, receipt.table_key)
+    assert frame.height == entry["worker_days"]
+    assert frame["date"].min().isoformat() >= f"{PERIOD}-01"
+
+
+@pytest.mark.parametrize("entry", BROKEN, ids=[f["file"] for f in BROKEN])
+def test_unreadable_file_answers_422_and_keeps_the_original(client, project, contractor, entry):
+    data = (FIXTURES / entry["file"]).read_bytes()
+    r = upload(client, contractor, project["code"], "roster", PERIOD, entry["file"])
+    assert r.status_code == 422
+    body = r.json()
+    assert body["code"] == entry["planted"][0]["rule"]
+    assert [f["rule"] for f in body["findings"]] == [entry["planted"][0]["rule"]]
+    assert body["detail"]  # Chinese message by default
+    original = client.get(f"/api/v1/uploads/{body['upload_id']}/original", headers=contractor)
+    assert original.status_code == 200 and original.content == data
+
+
+def test_identical_reupload_returns_existing_receipt(client, project, contractor):
+    first = upload(client, contractor, project["code"], "roster", PERIOD, "roster.xlsx")
+    again = upload(client, contractor, project["code"], "roster", PERIOD, "roster.xlsx")
+    assert first.status_code == 201 and again.status_code == 200
+    assert again.json() == first.json()
+
+
+def test_original_is_the_exact_bytes(client, project, contractor):
+    r = upload(client, contractor, project["code"], "attendance", PERIOD, "attendance_long_gbk.csv")
+    got = client.get(f"/api/v1/uploads/{r.json()['upload_id']}/original", headers=contractor)
+    assert got.content == (FIXTURES / "attendance_long_gbk.csv").read_bytes()
+
+
+def test_newer_upload_becomes_current_and_older_is_kept(client, project, contractor):
+    from sitereg.catalog import Catalog
+
+    a = upload(client, contractor, project["code"], "roster", PERIOD, "roster.xlsx").json()
+    b = upload(client, contractor, project["code"], "roster", PERIOD, "roster_en.csv").json()
+    catalog = Catalog(client.app.state.store)
+    assert catalog.current_upload("roster", project["code"], PERIOD) == b["upload_id"]
+    # A later period without its own roster uses the latest earlier one.
+    assert catalog.current_upload("roster", project["code"], "2026-11") == b["upload_id"]
+    assert client.get(f"/api/v1/uploads/{a['upload_id']}", headers=contractor).status_code == 200
+
+
+def test_report_in_english_on_request(client, project, contractor):
+    r = upload(client, contractor, project["code"], "roster", PERIOD, "roster.xlsx").json()
+    zh = client.get(r["report"], headers=contractor).json()["findings"][0]["message"]
+    en = client.get(r["report"], headers={**contractor, "Accept-Language": "en-US,en;q=0.9"}).json()["findings"][0]["message"]
+    assert zh != en
+    assert "Excel" in en and "Text" in en
+    assert any("\u4e00" <= ch <= "\u9fff" for ch in zh)
+
+
+def test_report_values_are_masked(client, project, contractor):
+    r = upload(client, contractor, project["code"], "roster", PERIOD, "roster.xlsx").json()
+    text = client.get(r["report"], headers=contractor).text
+    import re
+
+    assert not re.search(r"\d{15,}", text.replace(r["sha256"], "").replace(r["upload_id"], ""))
+
+
+def test_bad_form_fields_are_4xx_with_codes(client, project, contractor):
+    code = project["code"]
+    r = client.post(f"/api/v1/projects/{code}/uploads", data={"kind": "salary", "period": PERIOD},
+                    files={"file": ("a.csv", b"x")}, headers=contractor)
+    assert r.status_code == 400 and r.json()["code"] == "KIND_INVALID"
+    r = client.post(f"/api/v1/projects/{code}/uploads", data={"kind": "roster", "period": "2026-13"},
+                    files={"file": ("a.csv", b"x")}, headers=contractor)
+    assert r.status_code == 400 and r.json()["code"] == "PERIOD_INVALID"
+    r = client.post(f"/api/v1/projects/{code}/uploads", data={"kind": "roster", "period": PERIOD}, headers=contractor)
+    assert r.status_code == 400 and r.json()["code"] in ("FILE_MISSING", "VALIDATION")
+
+
+def test_upload_over_the_size_limit_is_413(tmp_path, project_body):
+    from litestar.testing import TestClient
+
+    from sitereg.api import create_app
+    from sitereg.catalog import Catalog
+    from sitereg.settings import Settings
+    from sitereg.storage_factory import open_store
+
+    settings = Settings(data_dir=str(tmp_path / "d"), max_upload_bytes=20_000)
+    store = open_store(settings)
+    admin = {"Authorization": "Bearer " + Catalog(store).issue_token("admin", ())}
+    with TestClient(create_app(settings, store)) as c:
+        assert c.post("/api/v1/projects", json=project_body, headers=admin).status_code == 201
+        r = upload(c, admin, project_body["code"], "roster", PERIOD, "roster.xlsx")
+        assert r.status_code == 413
+        assert r.json()["code"] == "FILE_TOO_LARGE"
