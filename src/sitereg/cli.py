@@ -30,6 +30,9 @@ def main(argv: list[str] | None = None) -> int:
 
     sub.add_parser("check", help="check the settings and that the object store is reachable")
 
+    docs = sub.add_parser("docs", help="write docs/rules.md from the rule registry")
+    docs.add_argument("--out", type=Path, default=Path("docs/rules.md"))
+
     ingest = sub.add_parser("ingest", help="upload a local file as a contractor would, and print the receipt")
     ingest.add_argument("project")
     ingest.add_argument("kind", choices=["roster", "contracts", "attendance", "payments"])
@@ -37,6 +40,13 @@ def main(argv: list[str] | None = None) -> int:
     ingest.add_argument("file", type=Path)
 
     args = parser.parse_args(argv)
+    if args.command == "docs":
+        from sitereg.rulesdoc import render
+
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(render() + "\n", encoding="utf-8")
+        print(f"wrote {args.out}")
+        return 0
     try:
         settings = load_settings(os.environ)
     except SettingsError as exc:

@@ -195,7 +195,7 @@ def _prepare(lf: pl.LazyFrame, kind: str, ctx: Context, wide: bool) -> pl.LazyFr
     if kind == "roster":
         birth = ck.id_birth_date(id_)
         ref = pl.max_horizontal(c("_entry_date").fill_null(start), pl.lit(start)) if "entry_date" in names else pl.lit(start)
-        ymd = lambda d: d.dt.year() * 10000 + d.dt.month() * 100 + d.dt.day()  # noqa: E731
+        ymd = lambda d: d.dt.year().cast(pl.Int64) * 10000 + d.dt.month().cast(pl.Int64) * 100 + d.dt.day().cast(pl.Int64)  # noqa: E731
         jobs = ctx.job_types or {}
         lf = lf.with_columns(
             _dup=c("_valid_id") & ~id_.is_first_distinct(),

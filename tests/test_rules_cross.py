@@ -1,0 +1,119 @@
+"""Each cross-file and cross-project rule: a scenario that fires it and a near miss that must not."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from ruleharness import (
+    ACCOUNT,
+    CARD_A,
+    CARD_B,
+    CARD_C,
+    ID_A,
+    ID_B,
+    ID_C,
+    WORKDAYS,
+    attendance_rows,
+    codes,
+    contract_row,
+    cross,
+    payment_row,
+    roster_row,
+)
+from sitereg.validate.rules import RULES
+
+FULL = 400 * len(WORKDAYS)
+B_ROSTER = roster_row(身份证号码=ID_B, 姓名="李梅", 性别="女", 工资卡号=CARD_B)
+B_CONTRACT = contract_row(身份证号码=ID_B, 姓名="李梅", 合同编号="HT-002")
+
+
+def pay(**over):
+    return payment_row(**over)
+
+
+CASES = {
+    "NOT_ON_ROSTER": (dict(attendance=attendance_rows() + attendance_rows(ID_C, "王五", [5])), {}),
+    "OUTSIDE_SITE_DATES": (dict(roster=[roster_row(进场日期="2026-10-10")]), dict(roster=[roster_row(进场日期="2026-10-01")])),
+    "NO_CONTRACT": (dict(contracts=[contract_row(合同开始日期="2026-10-15")]),
+                    dict(contracts=[contract_row(合同结束日期="2026-10-14"), contract_row(合同编号="HT-009", 合同开始日期="2026-10-15")])),
+    "NOT_PAID": (dict(payments=[]), dict(payments=[], today=dt.date(2026, 11, 15))),
+    "PAYMENT_PENDING": (dict(payments=[], today=dt.date(2026, 11, 15)), dict(payments=[])),
+    "UNDERPAID": (dict(payments=[pay(实发金额=f"{FULL - 0.01:.2f}")]), dict(payments=[pay(实发金额=f"{FULL - 100}"), pay(实发金额="100", 银行流水号="T9")])),
+    "OVERPAID": (dict(payments=[pay(实发金额=f"{FULL * 1.5 + 0.01:.2f}")]), dict(payments=[pay(实发金额=f"{FULL * 1.5:.2f}")])),
+    "PAID_LATE": (dict(payments=[pay(发放日期="2026-11-16")]), dict(payments=[pay(发放日期="2026-11-15")])),
+    "NOT_DEDICATED_ACCOUNT": (dict(payments=[pay(付款账号="6222000011112222333")]), {}),
+    "PAYEE_NOT_WORKER": (dict(payments=[pay(收款账号=CARD_C, 收款人="包工头")]),
+                         dict(roster=[{**roster_row(), "社保卡金融账号": CARD_C}], payments=[pay(收款账号=CARD_C, 发放渠道="社保卡")])),
+    "PAID_NOT_ON_ROSTER": (dict(payments=[pay(), pay(身份证号码=ID_C, 姓名="王五", 收款账号=CARD_C, 收款人="王五", 银行流水号="T3")]), {}),
+    "PAID_WITHOUT_ATTENDANCE": (
+        dict(roster=[roster_row(), B_ROSTER], contracts=[contract_row(), B_CONTRACT],
+             payments=[pay(), pay(身份证号码=ID_B, 姓名="李梅", 收款账号=CARD_B, 收款人="李梅", 银行流水号="T2")]),
+        dict(roster=[roster_row(), B_ROSTER], contracts=[contract_row(), B_CONTRACT])),
+    "PAYEE_SHARED": (
+        dict(roster=[roster_row(), B_ROSTER], attendance=attendance_rows() + attendance_rows(ID_B, "李梅"),
+             contracts=[contract_row(), B_CONTRACT],
+             payments=[pay(), pay(身份证号码=ID_B, 姓名="李梅", 收款账号=CARD_A, 收款人="张建国", 银行流水号="T2")]),
+        dict(roster=[roster_row(), B_ROSTER], attendance=attendance_rows() + attendance_rows(ID_B, "李梅"),
+             contracts=[contract_row(), B_CONTRACT],
+             payments=[pay(), pay(身份证号码=ID_B, 姓名="李梅", 收款账号=CARD_B, 收款人="李梅", 银行流水号="T2")])),
+    "NAME_ID_CONFLICT": (dict(attendance=attendance_rows(name="张建华")), {}),
+    "ATTENDANCE_OVERLAP": (
+        dict(others={"P2": ([roster_row()], [contract_row()], attendance_rows(days=[5]), [])}),
+        dict(others={"P2": ([roster_row()], [contract_row()], attendance_rows(days=[3, 4]), [])})),
+    "PAID_TWICE": (
+        dict(others={"P2": ([roster_row()], [], [], [pay(付款账号="1", 银行流水号="X1")])}),
+        dict(others={"P2": ([roster_row()], [], [], [pay(工资所属期="2026-09", 付款账号="1", 银行流水号="X1")])})),
+}
+
+
+def test_clean_month_has_no_findings():
+    assert codes(cross()) == []
+
+
+@pytest.mark.parametrize("rule", sorted(CASES))
+def test_cross_rule_fires_and_near_miss_does_not(rule):
+    fires, clean = CASES[rule]
+    assert rule in codes(cross(**fires))
+    assert rule not in codes(cross(**clean))
+
+
+def test_every_cross_rule_has_a_case():
+    assert {r.code for r in RULES if r.across is not None} <= set(CASES)
+
+
+def test_monthly_wage_prorates_over_21_75_days():
+    monthly = [contract_row(计薪方式="月薪", 工资标准="8700")]
+    # 22 days worked >= 21.75: the whole month's wage is due; 8699.99 is short.
+    assert "UNDERPAID" in codes(cross(contracts=monthly, payments=[pay(实发金额="8699.99")]))
+    assert codes(cross(contracts=monthly, payments=[pay(实发金额="8700.00")])) == []
+    # 10 days: 8700 × 10 / 21.75 = 4000.00
+    ten = attendance_rows(days=WORKDAYS[:10])
+    assert codes(cross(contracts=monthly, attendance=ten, payments=[pay(实发金额="4000.00")])) == []
+    assert "UNDERPAID" in codes(cross(contracts=monthly, attendance=ten, payments=[pay(实发金额="3999.99")]))
+
+
+def test_piece_work_has_no_expected_amount():
+    piece = [contract_row(计薪方式="计件", 工资标准=None)]
+    assert codes(cross(contracts=piece, payments=[pay(实发金额="1.00")])) == []
+
+
+def test_pay_day_sets_the_deadline():
+    late_pay_day = [contract_row(工资发放日="25")]
+    assert codes(cross(contracts=late_pay_day, payments=[pay(发放日期="2026-11-20")])) == []
+    found = cross(contracts=late_pay_day, payments=[], today=dt.date(2026, 11, 26))
+    assert codes(found) == ["NOT_PAID"]
+
+
+def test_paid_to_foreman_is_not_paid_to_the_worker():
+    found = codes(cross(payments=[pay(收款账号=CARD_B, 收款人="包工头")]))
+    assert "PAYEE_NOT_WORKER" in found and "UNDERPAID" in found
+
+
+def test_cross_findings_mask_the_worker():
+    found = cross(payments=[pay(付款账号="6222000011112222333")])
+    row = found.row(0, named=True)
+    assert row["worker"] == ID_A[:6] + "********" + ID_A[-4:]
+    assert row["value"] == "****2333"
+    assert ACCOUNT not in str(found.to_dicts())

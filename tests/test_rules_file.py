@@ -1,0 +1,109 @@
+"""Each file rule: a case that fires and a near-miss that must not."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from idgen import make_card, make_id
+from ruleharness import CARD_A, CREDIT, ID_A, ID_B, attendance_rows, check, codes, contract_row, payment_row, roster_row
+from sitereg.validate.rules import RULES
+
+BAD_CHECK = ID_A[:-1] + ("0" if ID_A[-1] != "0" else "1")
+BAD_BIRTH = make_id(birth="19901307")
+
+
+CASES = [
+    # (rule, kind, rows that fire, rows that must not)
+    ("ID_EXCEL_PRECISION", "roster", [roster_row(身份证号码="1.10101199003071E+17")], [roster_row()]),
+    ("ID_EXCEL_PRECISION", "roster", [roster_row(身份证号码="440305198506121000")], [roster_row()]),
+    ("ID_LEGACY_15", "roster", [roster_row(身份证号码="440305850612123")], [roster_row()]),
+    ("ID_FORMAT", "roster", [roster_row(身份证号码="44030519850612123")], [roster_row(身份证号码=ID_A.lower())]),
+    ("ID_BIRTHDATE", "roster", [roster_row(身份证号码=BAD_BIRTH)], [roster_row()]),
+    ("ID_CHECKSUM", "roster", [roster_row(身份证号码=BAD_CHECK)], [roster_row(身份证号码=f" {ID_A} ")]),
+    ("NAME_MISSING", "roster", [roster_row(姓名="  ")], [roster_row()]),
+    ("NAME_ID_CONFLICT", "attendance", attendance_rows(days=[1]) + attendance_rows(name="张建华", days=[2]),
+     attendance_rows(days=[1, 2])),
+    ("DUPLICATE_WORKER", "roster", [roster_row(), roster_row()], [roster_row(), roster_row(身份证号码=ID_B, 性别="女")]),
+    ("GENDER_MISMATCH", "roster", [roster_row(性别="女")], [roster_row(性别="M")]),
+    ("AGE_UNDER_16", "roster", [roster_row(身份证号码=make_id(birth="20110101"))], [roster_row(身份证号码=make_id(birth="20101001"))]),
+    ("AGE_MINOR", "roster", [roster_row(身份证号码=make_id(birth="20100601"))], [roster_row(身份证号码=make_id(birth="20081001"))]),
+    ("AGE_OVER_LIMIT", "roster", [roster_row(身份证号码=make_id(birth="19650101"))],
+     [roster_row(身份证号码=make_id(birth="19661002"))]),
+    ("AGE_OVER_LIMIT", "roster", [roster_row(身份证号码=make_id(birth="19750101", male=False), 性别="女")],
+     [roster_row(身份证号码=make_id(birth="19780101", male=False), 性别="女")]),
+    ("CREDIT_CODE_INVALID", "roster", [roster_row(用工单位统一社会信用代码=CREDIT[:-1] + "0")], [roster_row()]),
+    ("CREDIT_CODE_INVALID", "contracts", [contract_row(用工单位统一社会信用代码="91440300MA5DL7K2IW")], [contract_row()]),
+    ("BANK_CARD_FORMAT", "roster", [roster_row(工资卡号="62220212")], [roster_row(工资卡号=f"{CARD_A[:4]} {CARD_A[4:]}")]),
+    ("BANK_CARD_LUHN", "roster", [roster_row(工资卡号=CARD_A[:-1] + str((int(CARD_A[-1]) + 1) % 10))],
+     [roster_row(工资卡号=make_card(prefix="621700", n=77, length=16))]),
+    ("PHONE_FORMAT", "roster", [roster_row(手机号码="1234567")], [roster_row(手机号码="+86 139-1234-5678")]),
+    ("JOB_TYPE_UNKNOWN", "roster", [roster_row(工种="搬砖工")], [roster_row(工种="020"), roster_row(身份证号码=ID_B, 性别="女", 工种="20")]),
+    ("VALUE_MISSING", "roster", [roster_row(进场日期=None)], [roster_row()]),
+    ("VALUE_MISSING", "roster", [roster_row(工资卡号=None)], [{**roster_row(工资卡号=None), "社保卡金融账号": CARD_A}]),
+    ("VALUE_INVALID", "contracts", [contract_row(计薪方式="按天")], [contract_row(计薪方式="daily")]),
+    ("VALUE_INVALID", "payments", [payment_row(发放渠道="现金")], [payment_row(发放渠道="社保卡")]),
+    ("DATE_INVALID", "roster", [roster_row(进场日期="2026-02-30")], [roster_row(进场日期="2026年3月1日")]),
+    ("DATE_IN_FUTURE", "roster", [roster_row(进场日期="2027-01-04")], [roster_row(进场日期="2026-11-27")]),
+    ("DATE_RANGE", "roster", [roster_row(退场日期="2026-02-01")], [roster_row(退场日期="2026-03-01")]),
+    ("DATE_RANGE", "contracts", [contract_row(合同结束日期="2026-01-01")], [contract_row(合同结束日期="2026-12-31")]),
+    ("DATE_OUT_OF_PERIOD", "attendance", attendance_rows(days=[1]) + [attendance_rows()[0] | {"日期": "2026-09-30"}],
+     attendance_rows(days=[1, 31])),
+    ("HOURS_INVALID", "attendance", [attendance_rows()[0] | {"工时": "25"}], [attendance_rows()[0] | {"工时": "12.5"}]),
+    ("NO_REST_DAY", "attendance", attendance_rows(days=range(1, 32)), attendance_rows(days=range(1, 31))),
+    ("AMOUNT_INVALID", "payments", [payment_row(实发金额="-5")], [payment_row(实发金额="¥8,800.50")]),
+    ("AMOUNT_INVALID", "contracts", [contract_row(工资标准="四百")], [contract_row(计薪方式="计件", 工资标准=None)]),
+    ("TXN_CONFLICT", "payments", [payment_row(), payment_row(身份证号码=ID_B)], [payment_row(), payment_row(银行流水号="T0002")]),
+    ("COLUMN_UNKNOWN", "roster", [roster_row(备注="x")], [roster_row(序号="1")]),
+    ("COLUMN_MISSING", "payments", [{k: v for k, v in payment_row().items() if k != "银行流水号"}], [payment_row()]),
+]
+
+
+@pytest.mark.parametrize(("rule", "kind", "fires", "clean"), CASES, ids=[f"{c[0]}-{i}" for i, c in enumerate(CASES)])
+def test_rule_fires_and_near_miss_does_not(rule, kind, fires, clean):
+    assert rule in codes(check(kind, fires))
+    assert rule not in codes(check(kind, clean))
+
+
+def test_excel_damaged_id_found_by_cell_type():
+    """calamine renders an 18-digit number in a numeric cell with plausible wrong digits."""
+    result = check("roster", [roster_row()], numeric={"身份证号码": [True]})
+    assert codes(result) == ["ID_EXCEL_PRECISION"]
+
+
+def test_every_file_rule_has_a_case():
+    file_rules = {r.code for r in RULES if r.check is not None}
+    assert file_rules <= {c[0] for c in CASES}
+
+
+def test_finding_carries_excel_row_and_header_as_written():
+    result = check("roster", [roster_row(), roster_row(身份证号码=ID_B, 性别="女", 手机号码="555")])
+    (finding,) = result.findings.iter_rows(named=True)
+    assert (finding["rule"], finding["row"], finding["column"], finding["value"]) == ("PHONE_FORMAT", 3, "手机号码", "****")
+
+
+def test_compliance_findings_never_reject_but_unusable_rows_do():
+    child = roster_row(身份证号码=make_id(birth="20120101"), 工资卡号="123")
+    result = check("roster", [child, roster_row(身份证号码=BAD_CHECK)])
+    assert {"AGE_UNDER_16", "BANK_CARD_FORMAT", "ID_CHECKSUM"} <= set(codes(result))
+    assert result.rows.get_column("id_number").to_list() == [child["身份证号码"]]
+    assert (result.rows_total, result.rows_rejected) == (2, 1)
+
+
+def test_personal_values_are_masked_in_findings():
+    result = check("roster", [roster_row(身份证号码=BAD_CHECK, 工资卡号="62220212345", 手机号码="1380013800")])
+    values = dict(zip(codes(result), result.findings.sort("rule").get_column("value"), strict=True))
+    assert values["ID_CHECKSUM"] == BAD_CHECK[:6] + "********" + BAD_CHECK[-4:]
+    assert values["BANK_CARD_FORMAT"] == "****2345"
+    assert values["PHONE_FORMAT"] == "138****3800"
+
+
+def test_age_limit_follows_region_settings():
+    from sitereg.pipeline import age_limits
+    from sitereg.settings import AgeLimit, Settings
+
+    s = Settings(age_limits=(AgeLimit(), AgeLimit(region_prefix="31", effective=dt.date(2027, 1, 1), men=63, women=55)))
+    assert age_limits(s, "310101", dt.date(2026, 11, 1)) == (60, 50)
+    assert age_limits(s, "310101", dt.date(2027, 1, 1)) == (63, 55)
+    assert age_limits(s, "440305", dt.date(2027, 1, 1)) == (60, 50)
