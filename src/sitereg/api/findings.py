@@ -7,7 +7,7 @@ from typing import Any
 import msgspec
 import polars as pl
 
-from sitereg.validate.rules import BY_CODE
+from sitereg.validate.rules import BY_CODE, reason_zh
 
 
 def render(findings: pl.DataFrame, kind: str | None, lang: str, limit: int) -> dict[str, Any]:
@@ -29,6 +29,8 @@ def _one(row: dict[str, Any], kind: str | None, lang: str) -> dict[str, Any]:
     rule = BY_CODE[row["rule"]]
     args = msgspec.json.decode(row["args"]) if row.get("args") else {}
     params = {"column": row["column"] or "", "value": row["value"] or "", "worker": row["worker"] or "", **args}
+    if lang == "zh" and "reason" in args:
+        params["reason"] = reason_zh(str(args["reason"]))
     if rule.code == "VALUE_MISSING":
         params.setdefault("rejected", "（本行未入库）" if lang == "zh" else " (this row was not stored)")
     out = {

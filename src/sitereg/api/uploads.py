@@ -19,7 +19,9 @@ from sitereg.api.errors import bad_request, forbidden, lang_of, not_found
 from sitereg.api.findings import render
 from sitereg.catalog import PERIOD, Catalog, Receipt
 from sitereg.validate.columns import KINDS
+from sitereg.validate.workbook import annotate_workbook, template_workbook
 
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 _PUBLIC = ("upload_id", "project", "period", "kind", "filename", "sha256", "rows_total", "rows_accepted",
            "rows_rejected", "errors", "warnings", "infos", "report", "status", "created_at", "size")
 
@@ -93,6 +95,31 @@ class UploadController(Controller):
             "Content-Disposition": f"attachment; filename*=UTF-8''{quote(receipt.filename)}",
             "X-Content-SHA256": receipt.sha256,
         })
+
+    @get("/uploads/{upload_id:str}/report.xlsx", operation_id="getUploadReportXlsx", sync_to_thread=True,
+         media_type=XLSX)
+    def report_xlsx(self, request: Request, principal: NamedDependency[Principal], upload_id: FromPath[str]) -> Response[bytes]:
+        """The contractor's own workbook (csv converted) with each flagged cell filled and commented,
+        and a first sheet listing every finding. Fix the marked cells and upload this file again."""
+        receipt = self._visible_receipt(request, principal, upload_id)
+        store = request.app.state.store
+        lang = lang_of(request)
+        findings = render(pipeline.upload_findings(store, receipt), receipt.kind, lang, limit=1_000_000)["findings"]
+        data = annotate_workbook(store.get(receipt.original_key), receipt.filename, findings, lang=lang)
+        request.logger.info("annotated report %s downloaded by %s", upload_id, principal.label)
+        stem = receipt.filename.rsplit(".", 1)[0]
+        return Response(data, media_type=XLSX, headers={
+            "Content-Disposition": f"attachment; filename*=UTF-8''{quote(stem + '-问题标注.xlsx')}"})
+
+    @get("/templates/{name:str}", operation_id="getTemplate", sync_to_thread=True, media_type=XLSX)
+    def template(self, request: Request, name: FromPath[str]) -> Response[bytes]:
+        """A blank template: roster.xlsx, contracts.xlsx, attendance.xlsx or payments.xlsx."""
+        kind = name.removesuffix(".xlsx")
+        if not name.endswith(".xlsx") or kind not in KINDS:
+            raise not_found("模板", "Template")
+        data = template_workbook(kind, lang=lang_of(request))
+        return Response(data, media_type=XLSX, headers={
+            "Content-Disposition": f"attachment; filename*=UTF-8''{quote(kind + '-template.xlsx')}"})
 
     @get("/uploads/{upload_id:str}/report", operation_id="getUploadReport", sync_to_thread=True)
     def report(self, request: Request, principal: NamedDependency[Principal], upload_id: FromPath[str]) -> dict[str, Any]:

@@ -58,6 +58,9 @@ _ENCRYPTED_PACKAGE = "EncryptedPackage".encode("utf-16-le")
 _UTF8_BOM = b"\xef\xbb\xbf"
 
 
+FINDINGS_SHEETS = {"zh": "问题清单", "en": "Findings"}  # sheets of our own report.xlsx
+
+
 @dataclass(frozen=True)
 class ReadFailure:
     """The file cannot be used at all; becomes a finding, never an exception."""
@@ -796,8 +799,11 @@ def _read_xlsx(data: bytes, hints: frozenset[str], max_rows: int, max_xml_bytes:
             return ReadFailure(FILE_UNREADABLE, "workbook not readable (reader panicked)")
         raise
     hidden = {n: h for n, h, _ in scan.sheets}
-    order = [i for i, n in enumerate(names) if not hidden.get(n, False)] + \
-            [i for i, n in enumerate(names) if hidden.get(n, False)]
+    # The findings sheet sitereg puts first in report.xlsx is skipped, so a contractor can fix
+    # the marked cells and upload that very workbook again.
+    ours = [i for i, n in enumerate(names) if n in FINDINGS_SHEETS.values()]
+    order = [i for i, n in enumerate(names) if not hidden.get(n, False) and i not in ours] + \
+            [i for i, n in enumerate(names) if hidden.get(n, False) and i not in ours]
     for idx in order:
         try:
             sheet = reader.load_sheet(idx, header_row=None, skip_rows=0, dtypes="string")

@@ -354,6 +354,35 @@ ALLOWED = {
 }
 
 RULES = RULES + CROSS_RULES
+# Readers explain FILE_* failures in English; these are the Chinese words for the known ones.
+REASONS_ZH = {
+    "no data in file": "文件没有内容",
+    "no non-blank row": "没有非空行",
+    "no sheet has a non-blank row": "所有工作表都是空的",
+    "out of memory": "读取时内存不足",
+    "more than": "行数超过上限",
+    "HTML page": "这是保存成表格后缀的网页，不是 Excel 文件",
+    "UTF-16": "UTF-16 编码的文本，请另存为 UTF-8 或 GBK 编码的 CSV",
+    "XML Spreadsheet 2003": "Excel 2003 XML 格式，请另存为 .xlsx",
+    "binary data": "不是 Excel 工作簿，也不是文本文件",
+    "encrypted workbook": "工作簿设置了密码，请去掉密码后另存为 .xlsx",
+    "legacy .xls": "旧版 .xls 或加密的工作簿，请另存为 .xlsx",
+    "not a zip/xlsx": "既不是 Excel 工作簿，也不是 UTF-8 / GBK 文本",
+    "workbook not readable": "工作簿已损坏或格式不受支持",
+    "sheet ": "工作表无法读取",
+    "malformed csv": "CSV 格式错误（引号不配对等）",
+    "sheet expands": "解压后超过大小上限",
+    "zip": "压缩包结构异常",
+}
+
+
+def reason_zh(reason: str) -> str:
+    for prefix, zh in REASONS_ZH.items():
+        if reason.startswith(prefix):
+            return f"{zh}；{reason}"
+    return reason
+
+
 BY_CODE: dict[str, Rule] = {r.code: r for r in RULES}
 
 
