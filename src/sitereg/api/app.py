@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import logging
-
 import openpyxl
 from litestar import Litestar, Router
 from litestar.di import Provide
 from litestar.exceptions import HTTPException
-from litestar.logging import LoggingConfig
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
 
@@ -51,15 +48,10 @@ def create_app(settings: Settings, store: ObjectStore | None = None) -> Litestar
             path="/schema",
             components=Components(security_schemes={"bearer": SecurityScheme(type="http", scheme="bearer")}),
         ),
-        logging_config=LoggingConfig(
-            root={"level": settings.log_level.upper(), "handlers": ["queue_listener"]},
-            log_exceptions="debug",
-            disable_stack_trace={404, 401, 403, 400, 409, 413, 422, 503},
-        ),
+        logging_config=None,  # the process configures logging (see cli.serve), not the app
         debug=False,
     )
     app.state.settings = settings
     app.state.store = store
     app.state.catalog = Catalog(store)
-    logging.getLogger("sitereg").setLevel(settings.log_level.upper())
     return app

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from litestar import Request, Response
@@ -9,6 +10,8 @@ from litestar.exceptions import HTTPException, ValidationException
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
 from sitereg.storage import StoreUnavailable
+
+log = logging.getLogger("sitereg.api")
 
 
 def lang_of(request: Request) -> str:
@@ -71,11 +74,11 @@ def handle_http(request: Request, exc: HTTPException) -> Response:
 
 
 def handle_store_down(request: Request, exc: StoreUnavailable) -> Response:
-    request.logger.warning("object store unavailable: %s", exc)
+    log.warning("object store unavailable: %s", exc)
     return _body(request, 503, "STORE_UNAVAILABLE", "存储服务暂不可用，本次请求未保存，请稍后重试",
                  "Object storage is unavailable; nothing was saved. Retry later.", {}, {"Retry-After": "30"})
 
 
 def handle_bug(request: Request, exc: Exception) -> Response:
-    request.logger.exception("unhandled error on %s %s", request.method, request.url.path)
+    log.exception("unhandled error on %s %s", request.method, request.url.path)
     return _body(request, HTTP_500_INTERNAL_SERVER_ERROR, "INTERNAL_ERROR", "服务内部错误，已记录", "Internal error; it has been logged", {})

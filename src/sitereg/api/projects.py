@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import msgspec
@@ -13,6 +14,8 @@ from litestar.response import Response
 from sitereg.api.auth import Principal, require_role
 from sitereg.api.errors import ApiError, bad_request, not_found
 from sitereg.catalog import Catalog, Project, project_problems
+
+log = logging.getLogger("sitereg.api")
 
 
 class ProjectController(Controller):
@@ -31,7 +34,7 @@ class ProjectController(Controller):
         catalog: Catalog = request.app.state.catalog
         if not catalog.create_project(project):
             raise ApiError(409, "PROJECT_EXISTS", f"项目编码 {project.code} 已存在", f"Project code {project.code} already exists")
-        request.logger.info("project %s registered by %s", project.code, principal.label)
+        log.info("project %s registered by %s", project.code, principal.label)
         return Response(msgspec.to_builtins(project), status_code=201)
 
     @get("/", operation_id="listProjects", sync_to_thread=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 from urllib.parse import quote
 
@@ -20,6 +21,8 @@ from sitereg.api.findings import render
 from sitereg.catalog import PERIOD, Catalog, Receipt
 from sitereg.validate.columns import KINDS
 from sitereg.validate.workbook import annotate_workbook, template_workbook
+
+log = logging.getLogger("sitereg.api")
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 _PUBLIC = ("upload_id", "project", "period", "kind", "filename", "sha256", "rows_total", "rows_accepted",
@@ -90,7 +93,7 @@ class UploadController(Controller):
         """The file exactly as it was sent."""
         receipt = self._visible_receipt(request, principal, upload_id)
         data = request.app.state.store.get(receipt.original_key)
-        request.logger.info("original %s downloaded by %s", upload_id, principal.label)
+        log.info("original %s downloaded by %s", upload_id, principal.label)
         return Response(data, media_type="application/octet-stream", headers={
             "Content-Disposition": f"attachment; filename*=UTF-8''{quote(receipt.filename)}",
             "X-Content-SHA256": receipt.sha256,
@@ -106,7 +109,7 @@ class UploadController(Controller):
         lang = lang_of(request)
         findings = render(pipeline.upload_findings(store, receipt), receipt.kind, lang, limit=1_000_000)["findings"]
         data = annotate_workbook(store.get(receipt.original_key), receipt.filename, findings, lang=lang)
-        request.logger.info("annotated report %s downloaded by %s", upload_id, principal.label)
+        log.info("annotated report %s downloaded by %s", upload_id, principal.label)
         stem = receipt.filename.rsplit(".", 1)[0]
         return Response(data, media_type=XLSX, headers={
             "Content-Disposition": f"attachment; filename*=UTF-8''{quote(stem + '-问题标注.xlsx')}"})
