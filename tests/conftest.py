@@ -13,6 +13,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 pytest_plugins = ["s3server"]
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
+TODAY = dt.date(2026, 11, 27)
 
 
 @pytest.fixture
@@ -33,7 +34,8 @@ def local_store(settings):
 def app(settings, local_store):
     from sitereg.api import create_app
 
-    return create_app(settings, local_store)
+    # A fixed clock: the fixture month's pay deadline (2026-11-15) has passed.
+    return create_app(settings, local_store, today=lambda: TODAY)
 
 
 @pytest.fixture
@@ -85,6 +87,3 @@ def upload(client, headers, code, kind, period, name, data=None):
     data = (FIXTURES / name).read_bytes() if data is None else data
     return client.post(f"/api/v1/projects/{code}/uploads", data={"kind": kind, "period": period},
                        files={"file": (name, data)}, headers=headers)
-
-
-TODAY = dt.date(2026, 11, 27)

@@ -84,7 +84,7 @@ def ingest(
         findings = file_finding(result.code, args={"reason": result.reason})
         total = accepted = rejected = 0
     else:
-        men, women = age_limits(settings, project.region_code, today)
+        men, women = age_limits(settings, project.region_code, dt.date(int(period[:4]), int(period[5:7]), 1))
         ctx = Context(period=period, today=today, age_limit_men=men, age_limit_women=women, job_types=_JOBS)
         checked = validate_file(result, kind, ctx)
         findings = checked.findings

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Callable
+
 import openpyxl
 from litestar import Litestar, Router
 from litestar.di import Provide
@@ -21,7 +24,10 @@ from sitereg.storage import ObjectStore, StoreUnavailable
 from sitereg.storage_factory import open_store
 
 
-def create_app(settings: Settings, store: ObjectStore | None = None) -> Litestar:
+def create_app(settings: Settings, store: ObjectStore | None = None,
+               today: Callable[[], dt.date] = dt.date.today) -> Litestar:
+    """Build the app. ``store`` defaults to the one the settings describe; ``today`` is the clock
+    that pay deadlines and dates in the future are judged by (tests pass a fixed one)."""
     # openpyxl parses workbooks we build reports from; it must not resolve XML entities.
     if not openpyxl.DEFUSEDXML:
         raise RuntimeError("defusedxml is not active for openpyxl; install defusedxml")
@@ -53,5 +59,6 @@ def create_app(settings: Settings, store: ObjectStore | None = None) -> Litestar
     )
     app.state.settings = settings
     app.state.store = store
+    app.state.today = today
     app.state.catalog = Catalog(store)
     return app

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 from litestar import Controller, Request, get
@@ -40,6 +39,6 @@ class PeriodController(Controller):
         then cross-file and cross-project ones, recomputed from the current tables."""
         project = visible_project(request, principal, code)
         checked_period(period)
-        frame = period_mod.findings(request.app.state.store, request.app.state.settings, project, period, dt.date.today())
+        frame = period_mod.findings(request.app.state.store, request.app.state.settings, project, period, request.app.state.today())
         rendered = render(frame, None, lang_of(request), request.app.state.settings.report_limit)
         return {"project": code, "period": period, **rendered}

@@ -62,7 +62,8 @@ class UploadController(Controller):
         await file.close()
         outcome = await anyio.to_thread.run_sync(
             lambda: pipeline.ingest(request.app.state.store, request.app.state.settings, project, kind, period,
-                                    file.filename or "upload", data, actor=principal.label)
+                                    file.filename or "upload", data, actor=principal.label,
+                                    today=request.app.state.today())
         )
         body = receipt_json(outcome.receipt)
         if not outcome.readable:
