@@ -128,6 +128,10 @@ def map_headers(kind: str, headers: list[str]) -> HeaderMap:
             days[day] = header
         elif key not in IGNORED and key != "":
             unknown.append(header)
+    if kind == "attendance" and days:
+        # Wide form: the day columns carry the dates and marks; a date or hours column beside
+        # them (usually a monthly total) has nowhere to go and is reported as not stored.
+        unknown += [columns.pop(name) for name in ("date", "hours") if name in columns]
     required = [c.name for c in SCHEMAS[kind] if c.required]
     if kind == "attendance" and days:
         required.remove("date")  # wide form: the day columns stand for the date
