@@ -129,3 +129,23 @@ def test_upload_over_the_size_limit_is_413(tmp_path, project_body):
         r = upload(c, admin, project_body["code"], "roster", PERIOD, "roster.xlsx")
         assert r.status_code == 413
         assert r.json()["code"] == "FILE_TOO_LARGE"
+
+
+def test_counts_stay_complete_when_the_list_is_capped(tmp_path, project_body):
+    from litestar.testing import TestClient
+
+    from sitereg.api import create_app
+    from sitereg.catalog import Catalog
+    from sitereg.settings import Settings
+    from sitereg.storage_factory import open_store
+
+    settings = Settings(data_dir=str(tmp_path / "d"), report_limit=2)
+    store = open_store(settings)
+    admin = {"Authorization": "Bearer " + Catalog(store).issue_token("admin", ())}
+    with TestClient(create_app(settings, store)) as c:
+        c.post("/api/v1/projects", json=project_body, headers=admin)
+        up = upload(c, admin, project_body["code"], "roster", PERIOD, "roster.xlsx").json()
+        report = c.get(up["report"], headers=admin).json()
+    assert len(report["findings"]) == 2 and report["truncated"] is True
+    assert report["counts"]["total"] == 5 and report["counts"]["error"] == 4 and report["counts"]["warning"] == 1
+    assert report["findings"][0]["severity"] == "error"  # worst first
