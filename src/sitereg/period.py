@@ -42,8 +42,9 @@ def load(store: ObjectStore, project: str, period: str) -> tuple[PeriodTables, d
     # Bank-pushed records join the uploaded wage sheet: one payments table, one code path.
     bank = [tables.read(store, key) for key in bank_keys(store, project, period)]
     if bank:
-        frames["payments"] = pl.concat([frames["payments"], *[b.select(blank.payments.columns) for b in bank]],
-                                       how="vertical_relaxed")
+        # Bank records first: a wage sheet row repeating a bank transaction is the same payout.
+        frames["payments"] = pl.concat([*[b.select(blank.payments.columns) for b in bank], frames["payments"]],
+                                       how="vertical_relaxed").unique("bank_txn_id", keep="first", maintain_order=True)
     return PeriodTables(**frames), current
 
 

@@ -6,7 +6,7 @@ from sitereg.validate.rules import RULES
 
 _SCOPES = {
     "file": "File 文件", "identity": "Identity 身份", "age": "Age 年龄", "codes": "Codes and contacts 代码与联系方式",
-    "values": "Dates and values 日期与数值", "cross_file": "Across a project's files 跨文件",
+    "values": "Dates and values 日期与数值", "bank": "Bank payment batches 银行代发批次", "cross_file": "Across a project's files 跨文件",
     "cross_project": "Across projects 跨项目",
 }
 _REJECTS = {"never": "no", "always": "yes", "if_required": "when the column is required"}

@@ -20,12 +20,13 @@ def render(findings: pl.DataFrame, kind: str | None, lang: str, limit: int) -> d
         counts[sev] = n
     by_rule = dict(sorted(ordered.group_by("rule").len().iter_rows()))
     shown = ordered.head(limit)
-    items = [_one(row, kind, lang) for row in shown.iter_rows(named=True)]
+    items = [finding_json(row, kind, lang) for row in shown.iter_rows(named=True)]
     return {"counts": {**counts, "total": findings.height, "by_rule": by_rule},
             "truncated": findings.height > shown.height, "findings": items}
 
 
-def _one(row: dict[str, Any], kind: str | None, lang: str) -> dict[str, Any]:
+def finding_json(row: dict[str, Any], kind: str | None, lang: str) -> dict[str, Any]:
+    """One finding as api.md shapes it, its message rendered in ``lang``."""
     rule = BY_CODE[row["rule"]]
     args = msgspec.json.decode(row["args"]) if row.get("args") else {}
     params = {"column": row["column"] or "", "value": row["value"] or "", "worker": row["worker"] or "", **args}

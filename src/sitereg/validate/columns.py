@@ -72,6 +72,9 @@ SCHEMAS: dict[str, tuple[Column, ...]] = {
         Column("payee_name", "收款人", ("收款人", "收款人姓名", "收款户名", "payeename"), True),
         Column("channel", "发放渠道", ("发放渠道", "发放方式", "渠道", "channel"), True, "银行卡 / 社保卡"),
         Column("bank_txn_id", "银行流水号", ("银行流水号", "流水号", "交易流水号", "banktxnid", "txnid"), True),
+        # Bank exports name the project on each line; a contractor's sheet belongs to the
+        # project it is uploaded to, so the column is read but not stored.
+        Column("project", "项目编码", ("项目编码", "项目代码", "项目编号", "project", "projectcode")),
     ),
 }
 

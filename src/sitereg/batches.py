@@ -1,0 +1,261 @@
+"""Bank payment batches: pushed from a project's dedicated wage account, stored exactly once.
+
+The money has already moved, so every well-formed record is kept, whatever compliance
+findings it raises. Idempotency rests on write-once keys:
+  originals/bank/batch={batch_id}.json           the batch as received (create = the lock)
+  meta/txn/payer={account}/{bank_txn_id}.json    one entry per stored transaction
+  tables/bank/project={p}/period={m}/batch={batch_id}.parquet
+                                                 accepted records, read with uploaded wage sheets
+  meta/batches/{batch_id}.json                   the receipt, written last
+A replay of the same content answers the stored receipt; other content under the same
+batch_id is a conflict. A crash after the original was stored is finished by the next replay.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import re
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import msgspec
+import polars as pl
+
+from sitereg import tables
+from sitereg.catalog import PERIOD, Catalog, Project
+from sitereg.settings import Settings
+from sitereg.storage import AlreadyExists, NotFound, ObjectStore
+from sitereg.validate import checks as ck
+from sitereg.validate.filecheck import FINDING_SCHEMA, Context, validate_file
+from sitereg.validate.readers import Table
+
+SAFE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+AMOUNT = re.compile(r"^\d{1,12}\.\d{2}$")
+# API field -> header given to the shared payments validation (its English aliases).
+FIELDS = ("bank_txn_id", "project", "period", "id_number", "name", "payee_account", "payee_name", "channel",
+          "amount", "paid_at")
+
+
+class Record(msgspec.Struct, forbid_unknown_fields=True):
+    bank_txn_id: str
+    project: str
+    period: str
+    id_number: str
+    name: str
+    payee_account: str
+    payee_name: str
+    channel: str
+    amount: str
+    paid_at: str
+
+
+class Batch(msgspec.Struct, forbid_unknown_fields=True):
+    batch_id: str
+    payer_account: str
+    records: list[Record]
+
+
+class BatchRefused(Exception):
+    """The whole batch is refused and nothing is stored (an HTTP 4xx)."""
+
+    def __init__(self, status: int, code: str, zh: str, en: str, extra: dict | None = None) -> None:
+        super().__init__(en)
+        self.status, self.code, self.zh, self.en, self.extra = status, code, zh, en, extra or {}
+
+
+@dataclass(frozen=True)
+class Outcome:
+    receipt: dict[str, Any]
+    created: bool
+
+
+def from_table(table: Table, batch_id: str, payer_account: str) -> tuple[Batch | None, list[str]]:
+    """A bank's CSV export (Chinese or English headers) as a batch; or the required columns it lacks."""
+    from sitereg.validate.columns import map_headers
+
+    hm = map_headers("payments", table.headers)
+    needed = [f for f in FIELDS if f not in hm.columns]
+    if needed:
+        return None, needed
+    frame = table.frame.select(pl.col(hm.columns[f]).fill_null("").str.strip_chars().alias(f) for f in FIELDS)
+    records = [Record(**row) for row in frame.iter_rows(named=True)]
+    return Batch(batch_id=batch_id, payer_account=payer_account, records=records), []
+
+
+def content_hash(batch: Batch) -> str:
+    return hashlib.sha256(msgspec.json.encode(batch)).hexdigest()
+
+
+def receipt_key(batch_id: str) -> str:
+    return f"meta/batches/{batch_id}.json"
+
+
+def original_key(batch_id: str) -> str:
+    return f"originals/bank/batch={batch_id}.json"
+
+
+def get_receipt(store: ObjectStore, batch_id: str) -> dict[str, Any] | None:
+    if not SAFE_ID.match(batch_id):
+        return None
+    try:
+        return msgspec.json.decode(store.get(receipt_key(batch_id)))
+    except NotFound:
+        return None
+
+
+def authorise(catalog: Catalog, batch: Batch, scope: tuple[str, ...] | None) -> dict[str, Project]:
+    """Refuse the batch unless the token holds the payer account and every named, registered
+    project has that account as its dedicated account. Returns the registered projects."""
+    if not SAFE_ID.match(batch.batch_id):
+        raise BatchRefused(400, "BATCH_ID_INVALID", "batch_id 只能包含字母、数字、点、下划线和连字符（最多 128 位）",
+                           "batch_id may hold letters, digits, '.', '_' and '-' (at most 128)")
+    if scope is not None and batch.payer_account not in scope:
+        raise BatchRefused(403, "FORBIDDEN", "该令牌无权以此付款账户推送代发批次",
+                           "This token may not push batches for that payer account")
+    projects: dict[str, Project] = {}
+    for code in sorted({r.project for r in batch.records}):
+        project = catalog.project(code)
+        if project is None:
+            continue  # an unknown project rejects its records, not the batch
+        if project.dedicated_account != batch.payer_account:
+            raise BatchRefused(403, "NOT_PROJECT_ACCOUNT", f"付款账户不是项目 {code} 登记的农民工工资专用账户，整批未入库",
+                               f"The payer account is not the dedicated wage account of project {code}; nothing was stored",
+                               {"project": code})
+        projects[code] = project
+    return projects
+
+
+def ingest(store: ObjectStore, settings: Settings, batch: Batch, *, scope: tuple[str, ...] | None, actor: str,
+           today: dt.date) -> Outcome:
+    catalog = Catalog(store)
+    projects = authorise(catalog, batch, scope)
+    digest = content_hash(batch)
+    body = msgspec.json.encode({"sha256": digest, "received_by": actor, "batch": batch})
+    try:
+        store.create(original_key(batch.batch_id), body, content_type="application/json")
+        created = True
+    except AlreadyExists:
+        stored = msgspec.json.decode(store.get(original_key(batch.batch_id)))
+        if stored["sha256"] != digest:
+            raise BatchRefused(409, "BATCH_CONFLICT", f"批次 {batch.batch_id} 已以不同内容提交过，本次未做任何更改",
+                               f"Batch {batch.batch_id} was already received with other content; nothing was changed",
+                               {"batch_id": batch.batch_id}) from None
+        receipt = _await_receipt(store, batch.batch_id)
+        if receipt is not None:
+            return Outcome(receipt, created=False)
+        created = False  # received before but never finished (a crash): finish it now, idempotently
+    receipt = _process(store, batch, projects, today)
+    store.put(receipt_key(batch.batch_id), msgspec.json.encode(receipt), content_type="application/json")
+    for project, period in sorted({(r.project, r.period) for r in batch.records if r.project in projects
+                                   and PERIOD.match(r.period)}):
+        from sitereg.pipeline import recheck
+
+        recheck(store, settings, projects[project], period, today)
+    return Outcome(receipt, created=created)
+
+
+def _await_receipt(store: ObjectStore, batch_id: str, seconds: float = 10.0) -> dict[str, Any] | None:
+    """A concurrent first request may still be writing; wait briefly for its receipt."""
+    deadline = time.monotonic() + seconds
+    while True:
+        receipt = get_receipt(store, batch_id)
+        if receipt is not None or time.monotonic() > deadline:
+            return receipt
+        time.sleep(0.05)
+
+
+def _process(store: ObjectStore, batch: Batch, projects: dict[str, Project], today: dt.date) -> dict[str, Any]:
+    n = len(batch.records)
+    raw = pl.DataFrame({f: [getattr(r, f) for r in batch.records] for f in FIELDS}, schema={f: pl.String for f in FIELDS})
+    raw = raw.with_columns(__row__=pl.int_range(1, n + 1, dtype=pl.Int64))
+    findings: list[pl.DataFrame] = []
+
+    # Checks only the API shape needs; the rest is the same validation as an uploaded wage sheet.
+    pre = raw.with_columns(
+        _unknown=~pl.col("project").is_in(list(projects)),
+        _bad_amount=~pl.col("amount").str.contains(AMOUNT.pattern),
+        _bad_period=~pl.col("period").str.contains(PERIOD.pattern),
+        _bad_txn=~pl.col("bank_txn_id").str.contains(SAFE_ID.pattern),
+    )
+    for flag, rule, col in (("_unknown", "PROJECT_UNKNOWN", "project"), ("_bad_amount", "AMOUNT_INVALID", "amount"),
+                            ("_bad_period", "VALUE_INVALID", "period"), ("_bad_txn", "VALUE_INVALID", "bank_txn_id")):
+        args = {"allowed": "YYYY-MM" if col == "period" else "A-Z a-z 0-9 . _ -"} if rule == "VALUE_INVALID" else None
+        findings.append(_record_findings(pre.filter(pl.col(flag)), rule, col, args))
+    pre_rejected = set(pre.filter(pl.col("_unknown") | pl.col("_bad_amount") | pl.col("_bad_period") | pl.col("_bad_txn"))
+                       .get_column("__row__").to_list())
+
+    accepted_parts: list[pl.DataFrame] = []
+    usable = pre.filter(~pl.col("__row__").is_in(list(pre_rejected)))
+    for (period,), group in usable.group_by("period", maintain_order=True):
+        frame = group.select("__row__", *FIELDS, payer_account=pl.lit(batch.payer_account))
+        table = Table(frame=frame, headers=[c for c in frame.columns if c != "__row__"], header_row=0)
+        result = validate_file(table, "payments", Context(period=period, today=today))
+        findings.append(result.findings.filter(pl.col("rule") != "COLUMN_UNKNOWN"))
+        accepted_parts.append(result.rows.join(frame.select("__row__", "project"), on="__row__"))
+    accepted = pl.concat(accepted_parts) if accepted_parts else None
+    found = pl.concat(findings)
+
+    # A transaction already stored by this bank: the same content is the same payout (kept once),
+    # other content is a conflict.
+    duplicates: set[int] = set()
+    if accepted is not None and accepted.height:
+        duplicates, conflicts = _claim_transactions(store, batch, accepted)
+        if conflicts:
+            found = pl.concat([found, _record_findings(raw.filter(pl.col("__row__").is_in(conflicts)), "TXN_CONFLICT",
+                                                       "bank_txn_id", {"first": "?"})])
+        drop = duplicates | set(conflicts)
+        accepted = accepted.filter(~pl.col("__row__").is_in(list(drop)))
+        for (project, period), part in accepted.group_by("project", "period", maintain_order=True):
+            tables.write(store, f"tables/bank/project={project}/period={period}/batch={batch.batch_id}.parquet",
+                         part.drop("project").with_columns(upload_id=pl.lit(batch.batch_id), source=pl.lit("bank")))
+    kept = set(accepted.get_column("__row__").to_list()) | duplicates if accepted is not None else set()
+    return _receipt(batch, raw, found, kept, duplicates)
+
+
+def _record_findings(frame: pl.DataFrame, rule: str, column: str, args: dict | None) -> pl.DataFrame:
+    sensitive = {"id_number": "id", "payee_account": "card"}.get(column)
+    return frame.select(
+        rule=pl.lit(rule), row=pl.col("__row__"), column=pl.lit(column),
+        value=ck.mask(pl.col(column), sensitive), worker=ck.mask_id(pl.col("id_number")),
+        args=pl.lit(msgspec.json.encode(args).decode() if args else None, pl.String),
+    ).cast(FINDING_SCHEMA)
+
+
+def _claim_transactions(store: ObjectStore, batch: Batch, accepted: pl.DataFrame) -> tuple[set[int], list[int]]:
+    """Compare the batch's transactions with those this payer account already stored."""
+    cols = ["bank_txn_id", "project", "period", "id_number", "payee_account", "amount_fen", "paid_at"]
+    mine = accepted.select("__row__", "bank_txn_id",
+                           content=pl.concat_str([pl.col(c).cast(pl.String) for c in cols], separator="|"))
+    prefix = f"meta/txn/payer={batch.payer_account}/"
+    own_key = f"{prefix}batch={batch.batch_id}.parquet"
+    held = [tables.read(store, key) for key in store.list(prefix) if key != own_key]
+    duplicates: set[int] = set()
+    conflicts: list[int] = []
+    if held:
+        seen = pl.concat(held).unique("bank_txn_id", keep="first")
+        joined = mine.join(seen, on="bank_txn_id", how="inner", suffix="_held")
+        duplicates = set(joined.filter(pl.col("content") == pl.col("content_held")).get_column("__row__").to_list())
+        conflicts = joined.filter(pl.col("content") != pl.col("content_held")).get_column("__row__").to_list()
+    fresh = mine.filter(~pl.col("__row__").is_in(list(duplicates | set(conflicts))))
+    tables.write(store, own_key, fresh.select("bank_txn_id", "content"))
+    return duplicates, conflicts
+
+
+def _receipt(batch: Batch, raw: pl.DataFrame, findings: pl.DataFrame, kept: set[int], duplicates: set[int]) -> dict[str, Any]:
+    """The receipt as stored: findings stay raw (masked values, message arguments) so that each
+    reader gets the messages in its own language."""
+    by_row: dict[int, list[dict[str, Any]]] = {}
+    for f in findings.sort("row").iter_rows(named=True):
+        by_row.setdefault(f["row"], []).append(f)
+    records = []
+    for i, txn in enumerate(raw.get_column("bank_txn_id").to_list(), 1):
+        entry = {"bank_txn_id": txn, "status": "accepted" if i in kept else "rejected",
+                 "findings": by_row.get(i, [])}
+        if i in duplicates:
+            entry["duplicate_of_stored"] = True
+        records.append(entry)
+    accepted = sum(1 for r in records if r["status"] == "accepted")
+    return {"batch_id": batch.batch_id, "payer_account": batch.payer_account, "accepted": accepted,
+            "rejected": len(records) - accepted, "records": records}
