@@ -13,6 +13,7 @@ from sitereg import tables
 from sitereg.catalog import Catalog, Project
 from sitereg.settings import Settings
 from sitereg.storage import ObjectStore
+from sitereg.validate import coverage as cov
 from sitereg.validate.crosscheck import PeriodTables, cross_findings, overlaps, prepare
 
 KINDS = ("roster", "contracts", "attendance", "payments")
@@ -78,3 +79,48 @@ def findings(store: ObjectStore, settings: Settings, project: Project, period: s
     overlap = overlaps(project.code, t, other_projects(store, project.code, period))
     cross = cross_findings(prepared, overlap, settings.overpaid_ratio).with_columns(upload_id=pl.lit(None, pl.String))
     return pl.concat([*parts, cross], how="diagonal_relaxed")
+
+
+# A date after every deadline: snapshots count on-time pay as if the deadline had passed and
+# keep the deadline, so a reader can tell whether it has (see coverage_rows).
+_AFTER_ALL = dt.date(9999, 12, 31)
+
+
+def coverage_counts(store: ObjectStore, project: Project, period: str, today: dt.date) -> dict:
+    """Numerators, denominators and the five systems of one project-period, from its current tables."""
+    t, current = load(store, project.code, period)
+    prepared = prepare(t, period, project.dedicated_account, today)
+    counts = cov.counts(prepared, today)
+    deadline = prepared.workers.get_column("deadline").max() if prepared.workers.height else None
+    counts.update(
+        project=project.code, period=period, region_code=project.region_code, investment_type=project.investment_type,
+        deadline=deadline,
+        five_realname=t.roster.height > 0,
+        five_dedicated_account=bool(project.dedicated_account) and counts["dedicated_count"] > 0,
+        five_guarantee=project.guarantee is not None,
+        five_bank_payroll=bool((t.payments.get_column("source") == "bank").any()) or counts["dedicated_n"] > 0,
+        five_notice_board=project.notice_board,
+    )
+    return counts
+
+
+def coverage_json(row: dict, today: dt.date) -> dict:
+    """The Coverage object of api.md for one snapshot or live row."""
+    row = dict(row)
+    if row.get("deadline") is not None and today <= row["deadline"]:
+        row["on_time_n"] = row["on_time_d"] = 0  # before the deadline on-time pay is not yet judged
+    out = {"project": row["project"], "period": row["period"], **cov.rates(row)}
+    out["five_systems"] = {k: bool(row[f"five_{k}"]) for k in ("realname", "dedicated_account", "guarantee",
+                                                                 "bank_payroll", "notice_board")}
+    return out
+
+
+def snapshot_coverage(store: ObjectStore, project: Project, period: str) -> None:
+    row = coverage_counts(store, project, period, _AFTER_ALL)
+    tables.write(store, f"derived/coverage/project={project.code}/period={period}.parquet", pl.DataFrame([row]))
+
+
+def coverage_rows(store: ObjectStore) -> pl.DataFrame:
+    """Every project-period's snapshot row (one per stored snapshot)."""
+    frames = [tables.read(store, key) for key in store.list("derived/coverage/")]
+    return pl.concat(frames, how="diagonal_relaxed") if frames else pl.DataFrame()

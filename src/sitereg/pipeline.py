@@ -137,4 +137,5 @@ def recheck(store: ObjectStore, settings: Settings, project: Project, period: st
 
     found = period_mod.findings(store, settings, project, period, today)
     tables.write(store, f"derived/findings/project={project.code}/period={period}.parquet", found)
+    period_mod.snapshot_coverage(store, project, period)
     return found

@@ -15,6 +15,7 @@ from litestar.openapi.spec import Components, SecurityScheme
 from sitereg.api import errors
 from sitereg.api.auth import authenticate, current_principal
 from sitereg.api.batches import BatchController
+from sitereg.api.coverage import CoverageController, ProjectCoverageController
 from sitereg.api.meta import health, list_rules
 from sitereg.api.periods import PeriodController
 from sitereg.api.projects import ProjectController
@@ -35,7 +36,8 @@ def create_app(settings: Settings, store: ObjectStore | None = None,
     store = store if store is not None else open_store(settings)
     api = Router(
         path="/",
-        route_handlers=[ProjectController, UploadController, PeriodController, BatchController, list_rules],
+        route_handlers=[ProjectController, UploadController, PeriodController, BatchController, CoverageController,
+                        ProjectCoverageController, list_rules],
         guards=[authenticate],
         dependencies={"principal": Provide(current_principal, sync_to_thread=False)},
         security=[{"bearer": []}],

@@ -777,3 +777,27 @@ def template_workbook(kind: str, *, lang: str = "zh") -> bytes:
         codes.column_dimensions["B"].width = 10
     wb.active = 0
     return _save(wb)
+
+
+# --------------------------------------------------------------------------------------------
+# exports
+
+
+def export_workbook(sheets: dict[str, list[list[object]]]) -> bytes:
+    """Tables as an xlsx (first row of each bold, frozen): numbers stay numbers, every text is
+    stored as text so that a project name like "=HYPERLINK(...)" can never run as a formula."""
+    wb = openpyxl.Workbook(write_only=True)
+    for title, rows in sheets.items():
+        ws = wb.create_sheet(_unique_title(title[:31], wb.sheetnames))
+        ws.freeze_panes = "A2"
+        for i, row in enumerate(rows):
+            style = {"font": Font(bold=True)} if i == 0 else {}
+            ws.append([_plain(ws, v, **style) if v is None or isinstance(v, int | float) and not isinstance(v, bool)
+                       else _text(ws, v, **style) for v in row])
+    return _save(wb)
+
+
+def csv_safe(value: object) -> str:
+    """A csv cell that spreadsheet programs will not evaluate as a formula."""
+    text = "" if value is None else str(value)
+    return "'" + text if text.startswith(_INJECTION_START) else text

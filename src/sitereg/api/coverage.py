@@ -1,0 +1,183 @@
+"""Coverage and risk: per project-period, and summed over a bureau's region."""
+
+from __future__ import annotations
+
+import csv
+import io
+from typing import Any
+
+import polars as pl
+from litestar import Controller, Request, get
+from litestar.di import NamedDependency
+from litestar.params import FromPath, FromQuery
+from litestar.response import Response
+
+from sitereg import period as period_mod
+from sitereg.api.auth import Principal, require_role
+from sitereg.api.errors import bad_request
+from sitereg.api.periods import checked_period, visible_project
+from sitereg.catalog import PERIOD, Catalog
+from sitereg.validate import coverage as cov
+from sitereg.validate.rules import BY_CODE
+from sitereg.validate.workbook import csv_safe, export_workbook
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+INVESTMENT_TYPES = ("government", "state_owned", "other")
+FIVE = ("realname", "dedicated_account", "guarantee", "bank_payroll", "notice_board")
+CSV_COLUMNS = ("project", "name", "region_code", "investment_type", "period", "workers_active", "workers_paid",
+               "realname_rate", "contract_rate", "dedicated_account_rate", "full_pay_rate", "on_time_rate", "wages_paid",
+               "arrears_estimate")
+
+
+def _periods(period: str | None, period_from: str | None, period_to: str | None) -> tuple[str, str]:
+    first, last = (period, period) if period else (period_from, period_to)
+    if not first or not last or not PERIOD.match(first) or not PERIOD.match(last) or first > last:
+        raise bad_request("PERIOD_INVALID", "请给出 period=YYYY-MM，或 period_from 与 period_to（YYYY-MM）",
+                          "Give period=YYYY-MM, or period_from and period_to (YYYY-MM)")
+    return first, last
+
+
+def _summary(rows: pl.DataFrame, today, first: str, last: str) -> dict[str, Any]:
+    """Summed counts over a set of project-periods as a Coverage-like object."""
+    summed = cov.sum_counts(rows)
+    deadline = rows.get_column("deadline").max() if rows.height and "deadline" in rows.columns else None
+    if first == last and deadline is not None and today <= deadline:
+        summed["on_time_n"] = summed["on_time_d"] = 0
+    out = {"projects": rows.select("project").n_unique() if rows.height else 0, **cov.rates(summed)}
+    out["five_systems"] = {k: int(rows.get_column(f"five_{k}").sum()) if rows.height else 0 for k in FIVE}
+    return out
+
+
+class CoverageController(Controller):
+    path = "/api/v1"
+    tags = ["coverage"]
+
+    def _rows(self, request: Request, principal: Principal, first: str, last: str, region: str | None,
+              investment_type: str | None) -> tuple[pl.DataFrame, dict]:
+        require_role(principal, "admin", "bureau", "contractor")
+        if investment_type is not None and investment_type not in INVESTMENT_TYPES:
+            raise bad_request("VALIDATION", "investment_type 应为 government / state_owned / other",
+                              "investment_type must be government, state_owned or other")
+        catalog: Catalog = request.app.state.catalog
+        projects = {p.code: p for p in catalog.projects() if principal.sees(p)
+                    and (region is None or p.region_code.startswith(region))
+                    and (investment_type is None or p.investment_type == investment_type)}
+        rows = period_mod.coverage_rows(request.app.state.store)
+        if rows.height:
+            rows = rows.filter(pl.col("project").is_in(list(projects)) & pl.col("period").is_between(pl.lit(first), pl.lit(last)))
+        return rows, projects
+
+    @get("/coverage", operation_id="getRegionCoverage", sync_to_thread=True)
+    def region(self, request: Request, principal: NamedDependency[Principal], period: FromQuery[str | None] = None,
+               period_from: FromQuery[str | None] = None, period_to: FromQuery[str | None] = None, region: FromQuery[str | None] = None,
+               investment_type: FromQuery[str | None] = None) -> Response:
+        """Totals over the projects the caller may see (a bureau: its region), split by investment
+        type, each project's Coverage, and a month-by-month trend for a period range.
+        ``Accept: text/csv`` answers one line per project-period."""
+        first, last = _periods(period, period_from, period_to)
+        rows, projects = self._rows(request, principal, first, last, region, investment_type)
+        today = request.app.state.today()
+        per_project = []
+        for row in rows.sort("period", "project").iter_rows(named=True) if rows.height else []:
+            item = period_mod.coverage_json(row, today)
+            p = projects[row["project"]]
+            per_project.append({**item, "name": p.name, "region_code": p.region_code, "investment_type": p.investment_type})
+        if "text/csv" in request.headers.get("accept", ""):
+            return Response(_csv(per_project), media_type="text/csv; charset=utf-8",
+                            headers={"Content-Disposition": "attachment; filename=coverage.csv"})
+        body: dict[str, Any] = {
+            "period": first if first == last else None, "period_from": first, "period_to": last,
+            "region": region, "investment_type": investment_type,
+            "totals": _summary(rows, today, first, last),
+            "by_investment_type": {t: _summary(rows.filter(pl.col("investment_type") == t) if rows.height else rows,
+                                               today, first, last) for t in INVESTMENT_TYPES},
+            "projects": per_project,
+        }
+        if first != last:
+            months = sorted(set(rows.get_column("period").to_list())) if rows.height else []
+            body["trend"] = [{"period": m, **_summary(rows.filter(pl.col("period") == m), today, m, m)} for m in months]
+        return Response(body)
+
+    @get("/coverage.xlsx", operation_id="exportRegionCoverage", sync_to_thread=True, media_type=XLSX)
+    def region_xlsx(self, request: Request, principal: NamedDependency[Principal], period: FromQuery[str | None] = None,
+                    period_from: FromQuery[str | None] = None, period_to: FromQuery[str | None] = None, region: FromQuery[str | None] = None,
+                    investment_type: FromQuery[str | None] = None) -> Response[bytes]:
+        """The same as an Excel workbook: totals (whole region and by investment type), then projects."""
+        first, last = _periods(period, period_from, period_to)
+        rows, projects = self._rows(request, principal, first, last, region, investment_type)
+        today = request.app.state.today()
+        head = ["范围 scope", "项目数", "在场人数", "实名制覆盖率", "劳动合同签订率", "专户代发率", "足额发放率", "按时发放率",
+                "专户发放工资总额", "欠薪风险金额"]
+        totals = [head]
+        for label, part in [("全部 all", rows)] + [(t, rows.filter(pl.col("investment_type") == t) if rows.height else rows)
+                                                   for t in INVESTMENT_TYPES]:
+            s = _summary(part, today, first, last)
+            totals.append([label, s["projects"], s["workers_active"], s["realname_rate"], s["contract_rate"],
+                           s["dedicated_account_rate"], s["full_pay_rate"], s["on_time_rate"], s["wages_paid"],
+                           s["arrears_estimate"]])
+        lines = [list(CSV_COLUMNS)]
+        for row in rows.sort("period", "project").iter_rows(named=True) if rows.height else []:
+            item = {**period_mod.coverage_json(row, today), "name": projects[row["project"]].name,
+                    "region_code": row["region_code"], "investment_type": row["investment_type"]}
+            lines.append([item[k] for k in CSV_COLUMNS])
+        data = export_workbook({"汇总 totals": totals, "项目 projects": lines})
+        return Response(data, media_type=XLSX, headers={"Content-Disposition": "attachment; filename=coverage.xlsx"})
+
+    @get("/risks", operation_id="getRisks", sync_to_thread=True)
+    def risks(self, request: Request, principal: NamedDependency[Principal], period: FromQuery[str],
+              region: FromQuery[str | None] = None) -> dict[str, Any]:
+        """Projects ordered by estimated wage arrears, with the error findings that drive it."""
+        first, last = _periods(period, None, None)
+        rows, projects = self._rows(request, principal, first, last, region, None)
+        store = request.app.state.store
+        out = []
+        for row in rows.iter_rows(named=True) if rows.height else []:
+            errors = _error_counts(store, row["project"], first)
+            p = projects[row["project"]]
+            out.append({"project": p.code, "name": p.name, "region_code": p.region_code,
+                        "investment_type": p.investment_type, "arrears_estimate": cov.rates(row)["arrears_estimate"],
+                        "arrears_fen": row["arrears_fen"], "workers_active": row["a_n"],
+                        "errors": sum(errors.values()), "by_rule": errors})
+        out.sort(key=lambda r: (-r["arrears_fen"], -r["errors"], r["project"]))
+        for r in out:
+            del r["arrears_fen"]
+        return {"period": first, "region": region, "projects": out}
+
+
+def _error_counts(store, project: str, period: str) -> dict[str, int]:
+    from sitereg import tables
+    from sitereg.storage import NotFound
+
+    try:
+        found = tables.read(store, f"derived/findings/project={project}/period={period}.parquet")
+    except NotFound:
+        return {}
+    errors = [code for code in found.get_column("rule").to_list() if BY_CODE[code].severity == "error"]
+    return dict(sorted(pl.Series(errors, dtype=pl.String).value_counts().iter_rows())) if errors else {}
+
+
+def _csv(items: list[dict[str, Any]]) -> str:
+    buf = io.StringIO()
+    writer = csv.writer(buf)
+    writer.writerow(CSV_COLUMNS)
+    for item in items:
+        writer.writerow([csv_safe(item[k]) for k in CSV_COLUMNS])
+    return "\ufeff" + buf.getvalue()  # BOM: Excel opens UTF-8 csv with Chinese names correctly
+
+
+class ProjectCoverageController(Controller):
+    path = "/api/v1/projects/{code:str}/periods/{period:str}"
+    tags = ["coverage"]
+
+    @get("/coverage", operation_id="getProjectCoverage", sync_to_thread=True)
+    def coverage(self, request: Request, principal: NamedDependency[Principal], code: FromPath[str],
+                 period: FromPath[str]) -> dict[str, Any]:
+        """The Coverage object of one project-period, computed from its current tables, with each
+        rate's numerator and denominator."""
+        project = visible_project(request, principal, code)
+        checked_period(period)
+        if principal.role == "bank":
+            require_role(principal, "admin", "bureau", "contractor")
+        today = request.app.state.today()
+        row = period_mod.coverage_counts(request.app.state.store, project, period, today)
+        return period_mod.coverage_json(row, today)

@@ -1,0 +1,83 @@
+"""Coverage of domain.md, as numerators and denominators so that any set of projects and months
+sums them (rates of a region are summed numerators over summed denominators, never averages).
+
+One row per project-period (``counts``); ``rates`` turns summed rows into the Coverage object.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import polars as pl
+
+from sitereg.validate.checks import fen_to_text
+from sitereg.validate.crosscheck import Prepared
+
+c = pl.col
+
+RATES = {  # rate -> (numerator column, denominator column)
+    "realname_rate": ("realname_n", "w_n"),
+    "contract_rate": ("contract_n", "a_n"),
+    "dedicated_account_rate": ("dedicated_n", "a_n"),
+    "full_pay_rate": ("full_pay_n", "full_pay_d"),
+    "on_time_rate": ("on_time_n", "on_time_d"),
+}
+COUNT_COLUMNS = ("w_n", "a_n", "paid_n", "realname_n", "contract_n", "dedicated_n", "full_pay_n", "full_pay_d",
+                 "on_time_n", "on_time_d", "ssc_count", "ssc_fen", "dedicated_count", "wages_fen", "arrears_fen")
+
+
+def counts(p: Prepared, today: dt.date) -> dict[str, int]:
+    """The numerators and denominators of one project-period."""
+    w = p.workers
+    active = c("days") > 0
+    full = c("has_expected") & (c("paid_own_fen") >= c("expected_fen"))
+    due = active & c("has_expected") & (pl.lit(today) > c("deadline"))
+    row = w.select(
+        w_n=pl.len(),
+        a_n=active.sum(),
+        paid_n=(c("paid_count") > 0).sum(),
+        realname_n=(c("on_roster") & active).sum(),
+        contract_n=(active & (c("uncovered_days") == 0)).sum(),
+        dedicated_n=(active & (c("paid_own_dedicated_fen") > 0)).sum(),
+        full_pay_n=(active & full).sum(),
+        full_pay_d=(active & c("has_expected")).sum(),
+        on_time_n=(due & (c("paid_own_on_time_fen") >= c("expected_fen"))).sum(),
+        on_time_d=due.sum(),
+        arrears_fen=c("shortfall_fen").filter(active).sum(),
+    ).row(0, named=True)
+    pay = p.payouts.filter(c("dedicated"))
+    row.update(pay.select(
+        dedicated_count=pl.len(),
+        wages_fen=c("amount_fen").sum(),
+        ssc_count=(c("channel") == "ssc").sum(),
+        ssc_fen=c("amount_fen").filter(c("channel") == "ssc").sum(),
+    ).row(0, named=True))
+    return {k: int(row[k] or 0) for k in COUNT_COLUMNS}
+
+
+def _rate(num: int, den: int) -> float | None:
+    return None if den == 0 else round(num / den, 6)
+
+
+def rates(row: dict[str, Any]) -> dict[str, Any]:
+    """The Coverage object of api.md from (summed) counts, with each rate's fraction."""
+    out: dict[str, Any] = {
+        "workers_active": row["a_n"],
+        "workers_paid": row["paid_n"],
+    }
+    for name, (num, den) in RATES.items():
+        out[name] = _rate(row[num], row[den])
+    out["ssc_payouts"] = {"count": row["ssc_count"], "amount": fen_to_text(row["ssc_fen"]),
+                          "share": _rate(row["ssc_count"], row["dedicated_count"])}
+    out["wages_paid"] = fen_to_text(row["wages_fen"])
+    out["arrears_estimate"] = fen_to_text(row["arrears_fen"])
+    out["fractions"] = {name: {"numerator": row[num], "denominator": row[den]} for name, (num, den) in RATES.items()}
+    out["fractions"]["ssc_share"] = {"numerator": row["ssc_count"], "denominator": row["dedicated_count"]}
+    return out
+
+
+def sum_counts(frame: pl.DataFrame) -> dict[str, int]:
+    if frame.height == 0:
+        return {k: 0 for k in COUNT_COLUMNS}
+    return {k: int(v or 0) for k, v in frame.select(c(k).sum() for k in COUNT_COLUMNS).row(0, named=True).items()}

@@ -1,0 +1,122 @@
+"""Coverage of domain.md: per project-period from its tables, and region totals as summed fractions."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import openpyxl
+
+import golden
+from ruleharness import ACCOUNT, ID_B, PERIOD, TODAY, WORKDAYS, attendance_rows, contract_row, payment_row, roster_row, tables_of
+from sitereg.validate import coverage as cov
+from sitereg.validate.crosscheck import prepare
+
+
+def coverage_of(roster, contracts, attendance, payments, today=TODAY):
+    return cov.rates(cov.counts(prepare(tables_of(roster, contracts, attendance, payments), PERIOD, ACCOUNT, today), today))
+
+
+def test_clean_worker_is_fully_covered():
+    c = coverage_of([roster_row()], [contract_row()], attendance_rows(), [payment_row()])
+    assert c["workers_active"] == 1 and c["realname_rate"] == 1.0 and c["contract_rate"] == 1.0
+    assert c["full_pay_rate"] == 1.0 and c["on_time_rate"] == 1.0
+    assert c["wages_paid"] == f"{400 * len(WORKDAYS)}.00" and c["arrears_estimate"] == "0.00"
+
+
+def test_shortfall_is_the_arrears_estimate_and_rates_follow_domain_definitions():
+    b_att = attendance_rows(ID_B, "李梅", WORKDAYS[:10])
+    c = coverage_of(
+        [roster_row()],  # B is not on the roster
+        [contract_row()],  # and has no contract
+        attendance_rows() + b_att,
+        [payment_row(实发金额="8000.00")],  # A is 800 short; B unpaid but has no expected amount
+    )
+    assert c["workers_active"] == 2
+    assert c["fractions"]["realname_rate"] == {"numerator": 1, "denominator": 2}
+    assert c["fractions"]["contract_rate"] == {"numerator": 1, "denominator": 2}
+    assert c["fractions"]["full_pay_rate"] == {"numerator": 0, "denominator": 1}
+    assert c["arrears_estimate"] == "800.00"
+
+
+def test_empty_denominators_are_null_and_on_time_waits_for_the_deadline():
+    c = coverage_of([roster_row()], [], [], [])
+    assert c["workers_active"] == 0 and c["realname_rate"] is None and c["contract_rate"] is None
+    assert c["ssc_payouts"]["share"] is None
+    import datetime as dt
+
+    early = coverage_of([roster_row()], [contract_row()], attendance_rows(), [payment_row()], today=dt.date(2026, 11, 12))
+    assert early["on_time_rate"] is None and early["full_pay_rate"] == 1.0
+
+
+def test_ssc_payouts_count_amount_and_share():
+    b = roster_row(身份证号码=ID_B, 姓名="李梅", 性别="女", 工资卡号=None, 社保卡金融账号="6217000000000000013")
+    pays = [payment_row(), payment_row(身份证号码=ID_B, 姓名="李梅", 收款账号="6217000000000000013", 收款人="李梅",
+                                       发放渠道="社保卡", 实发金额="100.00", 银行流水号="T2")]
+    c = coverage_of([roster_row(), b], [contract_row()], attendance_rows(), pays)
+    assert c["ssc_payouts"] == {"count": 1, "amount": "100.00", "share": 0.5}
+
+
+def _load_month(client, admin, project, workers):
+    assert client.post("/api/v1/projects", json=project, headers=admin).status_code == 201
+    for kind, (name, data) in golden.files(workers, {"roster": [], "attendance": [], "payments": [], "roster_columns": []}).items():
+        r = client.post(f"/api/v1/projects/{project['code']}/uploads", data={"kind": kind, "period": PERIOD},
+                        files={"file": (name, data)}, headers=admin)
+        assert r.status_code == 201
+
+
+def test_region_totals_sum_fractions_and_bureaus_see_their_region_only(client, admin, tokens):
+    base = {"name": "=HYPERLINK(\"http://x\")", "investment_type": "government", "contractor_credit_code": golden.CREDIT,
+            "dedicated_account": golden.ACCOUNT, "guarantee": {"form": "cash", "amount": "1.00"}, "notice_board": True}
+    small = [golden.base(i) for i in range(1, 3)]
+    for w in small[:1]:
+        w.contract = None  # one of two without a contract
+    big = [golden.base(i) for i in range(10, 20)]  # ten, all with contracts
+    _load_month(client, admin, {**base, "code": "A-1", "region_code": "440304"}, small)
+    _load_month(client, admin, {**base, "code": "B-1", "region_code": "440305", "investment_type": "other"}, big)
+    _load_month(client, admin, {**base, "code": "C-1", "region_code": "310101"}, big[:3])
+
+    bureau = tokens.issue("bureau", "4403")
+    body = client.get(f"/api/v1/coverage?period={PERIOD}", headers=bureau).json()
+    assert sorted(p["project"] for p in body["projects"]) == ["A-1", "B-1"]
+    # 11 of 12 active workers have contracts: 11/12, not the average of 1/2 and 10/10.
+    assert body["totals"]["fractions"]["contract_rate"] == {"numerator": 11, "denominator": 12}
+    assert body["totals"]["contract_rate"] == round(11 / 12, 6)
+    assert body["by_investment_type"]["government"]["contract_rate"] == 0.5
+    assert body["by_investment_type"]["state_owned"]["contract_rate"] is None
+    assert body["totals"]["five_systems"]["notice_board"] == 2
+
+    one = client.get(f"/api/v1/projects/A-1/periods/{PERIOD}/coverage", headers=bureau).json()
+    assert one["contract_rate"] == 0.5 and one["five_systems"]["guarantee"] is True
+    assert client.get(f"/api/v1/projects/C-1/periods/{PERIOD}/coverage", headers=bureau).status_code == 404
+
+    exported = client.get(f"/api/v1/coverage?period={PERIOD}", headers={**bureau, "Accept": "text/csv"}).text
+    rows = list(csv.reader(io.StringIO(exported.lstrip("\ufeff"))))
+    assert rows[0][0] == "project" and len(rows) == 3
+    assert all(row[1].startswith("'=") for row in rows[1:])  # formula injection guarded
+
+    xlsx = client.get(f"/api/v1/coverage.xlsx?period={PERIOD}", headers=bureau)
+    wb = openpyxl.load_workbook(io.BytesIO(xlsx.content))
+    names = [row[1].value for row in wb.worksheets[1].iter_rows(min_row=2)]
+    assert all(isinstance(n, str) and n.startswith("=") for n in names)
+    assert all(row[1].data_type == "s" for row in wb.worksheets[1].iter_rows(min_row=2))
+
+    risks = client.get(f"/api/v1/risks?period={PERIOD}", headers=bureau).json()
+    assert [p["project"] for p in risks["projects"]][0] in ("A-1", "B-1")
+    assert {p["project"] for p in risks["projects"]} == {"A-1", "B-1"}
+    a = next(p for p in risks["projects"] if p["project"] == "A-1")
+    assert a["by_rule"].get("NO_CONTRACT") == 1
+
+    trend = client.get("/api/v1/coverage?period_from=2026-09&period_to=2026-11", headers=bureau).json()["trend"]
+    assert [t["period"] for t in trend] == [PERIOD]
+
+
+def test_contractor_sees_own_projects_and_banks_none(client, admin, tokens):
+    _load_month(client, admin, {"code": "A-1", "name": "x", "region_code": "440304", "investment_type": "other",
+                                "contractor_credit_code": golden.CREDIT, "dedicated_account": golden.ACCOUNT}, [golden.base(1)])
+    mine = tokens.issue("contractor", golden.CREDIT)
+    assert len(client.get(f"/api/v1/coverage?period={PERIOD}", headers=mine).json()["projects"]) == 1
+    other = tokens.issue("contractor", "91440106618704536K")
+    assert client.get(f"/api/v1/coverage?period={PERIOD}", headers=other).json()["projects"] == []
+    assert client.get(f"/api/v1/coverage?period={PERIOD}", headers=tokens.issue("bank", golden.ACCOUNT)).status_code == 403
+    assert client.get("/api/v1/coverage?period=2026-13", headers=mine).status_code == 400
