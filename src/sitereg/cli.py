@@ -98,7 +98,12 @@ def _token(settings, role: str, scopes: list[str], label: str | None) -> int:
     if role != "admin" and not scope:
         print(f"sitereg: --scope is required for role {role}", file=sys.stderr)
         return 2
-    token = Catalog(_store(settings)).issue_token(role, scope, label)
+    from sitereg import audit
+
+    store = _store(settings)
+    token = Catalog(store).issue_token(role, scope, label)
+    audit.record(store, audit.Event(at=dt.datetime.now(dt.UTC), actor="cli", role="operator", scope=(), action="create_token",
+                                    target=role, detail={"scope": list(scope), "label": label}))
     print(f"role={role} scope={','.join(scope) or '-'} (shown once; only its hash is stored)")
     print(f"token: {token}")
     return 0

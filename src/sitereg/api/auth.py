@@ -57,6 +57,20 @@ def current_principal(request: Request) -> Principal:
     return request.state.principal
 
 
+def audit(request: Request, principal: Principal, action: str, target: str, **detail) -> None:
+    """Record a write or a download of personal data in the append-only audit trail."""
+    import datetime as dt
+
+    from sitereg import audit as audit_log
+
+    client = request.client.host if request.client else None
+    # A bank's scope is account numbers: masked like every account that leaves the service.
+    scope = tuple("****" + s[-4:] for s in principal.scope) if principal.role == "bank" else principal.scope
+    audit_log.record(request.app.state.store, audit_log.Event(
+        at=dt.datetime.now(dt.UTC), actor=principal.label, role=principal.role, scope=scope,
+        action=action, target=target, client=client, detail=detail))
+
+
 def require_role(principal: Principal, *roles: str) -> None:
     if principal.role not in roles:
         raise forbidden(f"角色 {principal.role} 无权执行此操作", f"Role {principal.role} may not do this")

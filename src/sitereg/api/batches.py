@@ -13,7 +13,7 @@ from litestar.params import FromPath
 from litestar.response import Response
 
 from sitereg import batches
-from sitereg.api.auth import Principal, require_role
+from sitereg.api.auth import Principal, audit, require_role
 from sitereg.api.errors import ApiError, bad_request, lang_of, not_found
 from sitereg.api.findings import finding_json
 from sitereg.validate.columns import header_hints
@@ -66,6 +66,8 @@ class BatchController(Controller):
                 state.store, state.settings, batch, scope=scope, actor=principal.label, today=state.today()))
         except batches.BatchRefused as exc:
             raise ApiError(exc.status, exc.code, exc.zh, exc.en, exc.extra) from None
+        await anyio.to_thread.run_sync(lambda: audit(request, principal, "push_batch", batch.batch_id,
+                                                     created=outcome.created, accepted=outcome.receipt["accepted"]))
         log.info("batch %s from %s: accepted=%d rejected=%d created=%s", batch.batch_id, principal.label,
                  outcome.receipt["accepted"], outcome.receipt["rejected"], outcome.created)
         return Response(receipt_json(outcome.receipt, lang_of(request)), status_code=201 if outcome.created else 200)

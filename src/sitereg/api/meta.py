@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from litestar import Request, get
+from litestar.di import NamedDependency
+from litestar.params import FromQuery
 from litestar.response import Response
 
+from sitereg import audit as audit_log
+from sitereg.api.auth import Principal, require_role
+from sitereg.api.errors import bad_request
 from sitereg.validate.rules import RULES
 
 
@@ -21,6 +27,18 @@ def health(request: Request) -> Response[dict[str, Any]]:
 def list_rules() -> dict[str, Any]:
     """Every rule the service applies: stable code, severity, scope, messages, columns."""
     return {"rules": [rule_json(r) for r in RULES]}
+
+
+@get("/api/v1/audit", operation_id="readAudit", tags=["meta"], sync_to_thread=True)
+def read_audit(request: Request, principal: NamedDependency[Principal], date: FromQuery[str | None] = None,
+               limit: FromQuery[int] = 1000) -> dict[str, Any]:
+    """The audit trail of one day (admin): every write and every download of personal data."""
+    require_role(principal, "admin")
+    try:
+        day = dt.date.fromisoformat(date) if date else dt.datetime.now(dt.UTC).date()
+    except ValueError:
+        raise bad_request("VALIDATION", "date 应为 YYYY-MM-DD", "date must be YYYY-MM-DD") from None
+    return {"date": day.isoformat(), "events": audit_log.read(request.app.state.store, day, max(1, min(limit, 10000)))}
 
 
 def rule_json(rule) -> dict[str, Any]:

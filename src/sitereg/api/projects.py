@@ -11,11 +11,19 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
 from litestar.response import Response
 
-from sitereg.api.auth import Principal, require_role
+from sitereg.api.auth import Principal, audit, require_role
 from sitereg.api.errors import ApiError, bad_request, not_found
 from sitereg.catalog import Catalog, Project, project_problems
 
 log = logging.getLogger("sitereg.api")
+
+
+def project_json(project: Project) -> dict[str, Any]:
+    """A project as responses show it: the dedicated account masked like every account (****1300)."""
+    data = msgspec.to_builtins(project)
+    if data.get("dedicated_account"):
+        data["dedicated_account"] = "****" + data["dedicated_account"][-4:]
+    return data
 
 
 class ProjectController(Controller):
@@ -34,14 +42,15 @@ class ProjectController(Controller):
         catalog: Catalog = request.app.state.catalog
         if not catalog.create_project(project):
             raise ApiError(409, "PROJECT_EXISTS", f"项目编码 {project.code} 已存在", f"Project code {project.code} already exists")
+        audit(request, principal, "create_project", project.code)
         log.info("project %s registered by %s", project.code, principal.label)
-        return Response(msgspec.to_builtins(project), status_code=201)
+        return Response(project_json(project), status_code=201)
 
     @get("/", operation_id="listProjects", sync_to_thread=True)
     def list(self, request: Request, principal: NamedDependency[Principal]) -> dict[str, Any]:
         """The projects this token may see."""
         catalog: Catalog = request.app.state.catalog
-        visible = [msgspec.to_builtins(p) for p in catalog.projects() if principal.sees(p)]
+        visible = [project_json(p) for p in catalog.projects() if principal.sees(p)]
         return {"projects": visible}
 
     @get("/{code:str}", operation_id="getProject", sync_to_thread=True)
@@ -50,4 +59,4 @@ class ProjectController(Controller):
         project = request.app.state.catalog.project(code)
         if project is None or not principal.sees(project):
             raise not_found("项目", "Project")
-        return msgspec.to_builtins(project)
+        return project_json(project)

@@ -15,7 +15,7 @@ from litestar.params import FromPath
 from litestar.response import Response
 
 from sitereg import pipeline
-from sitereg.api.auth import Principal
+from sitereg.api.auth import Principal, audit
 from sitereg.api.errors import bad_request, forbidden, lang_of, not_found
 from sitereg.api.findings import render
 from sitereg.catalog import PERIOD, Catalog, Receipt
@@ -66,6 +66,8 @@ class UploadController(Controller):
                                     today=request.app.state.today())
         )
         body = receipt_json(outcome.receipt)
+        await anyio.to_thread.run_sync(lambda: audit(request, principal, "upload", body["upload_id"], project=code, kind=kind,
+                                                     period=period, created=outcome.created, sha256=body["sha256"]))
         if not outcome.readable:
             findings = await anyio.to_thread.run_sync(pipeline.upload_findings, request.app.state.store, outcome.receipt)
             rendered = render(findings, kind, lang_of(request), request.app.state.settings.report_limit)
@@ -94,6 +96,7 @@ class UploadController(Controller):
         """The file exactly as it was sent."""
         receipt = self._visible_receipt(request, principal, upload_id)
         data = request.app.state.store.get(receipt.original_key)
+        audit(request, principal, "download_original", upload_id, project=receipt.project)
         log.info("original %s downloaded by %s", upload_id, principal.label)
         return Response(data, media_type="application/octet-stream", headers={
             "Content-Disposition": f"attachment; filename*=UTF-8''{quote(receipt.filename)}",
@@ -110,6 +113,7 @@ class UploadController(Controller):
         lang = lang_of(request)
         findings = render(pipeline.upload_findings(store, receipt), receipt.kind, lang, limit=1_000_000)["findings"]
         data = annotate_workbook(store.get(receipt.original_key), receipt.filename, findings, lang=lang)
+        audit(request, principal, "download_report_xlsx", upload_id, project=receipt.project)
         log.info("annotated report %s downloaded by %s", upload_id, principal.label)
         stem = receipt.filename.rsplit(".", 1)[0]
         return Response(data, media_type=XLSX, headers={
