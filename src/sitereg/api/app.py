@@ -16,7 +16,7 @@ from sitereg.api import errors
 from sitereg.api.auth import authenticate, current_principal
 from sitereg.api.batches import BatchController
 from sitereg.api.coverage import CoverageController, ProjectCoverageController
-from sitereg.api.meta import health, list_rules
+from sitereg.api.meta import health, list_rules, read_audit
 from sitereg.api.periods import PeriodController
 from sitereg.api.projects import ProjectController
 from sitereg.api.uploads import UploadController
@@ -37,7 +37,7 @@ def create_app(settings: Settings, store: ObjectStore | None = None,
     api = Router(
         path="/",
         route_handlers=[ProjectController, UploadController, PeriodController, BatchController, CoverageController,
-                        ProjectCoverageController, list_rules],
+                        ProjectCoverageController, list_rules, read_audit],
         guards=[authenticate],
         dependencies={"principal": Provide(current_principal, sync_to_thread=False)},
         security=[{"bearer": []}],
