@@ -98,3 +98,17 @@ def test_bad_settings_stop_start_up(monkeypatch, capsys, env):
         monkeypatch.setenv(k, v)
     assert main(["check"]) == 2
     assert "configuration error" in capsys.readouterr().err
+
+
+def test_bucket_is_created_with_versioning_and_object_lock(s3_server):
+    from s3server import make_store
+
+    store = make_store(s3_server)
+    client = store._client  # the store's own minio client: a real server answers
+    assert client.get_bucket_versioning(store.bucket).status == "Enabled"
+    assert client.get_object_lock_config(store.bucket) is not None
+    # An original overwritten behind the service's back stays retrievable as an older version.
+    store.create("originals/x.csv", b"first")
+    client.put_object(store.bucket, "originals/x.csv", __import__("io").BytesIO(b"second"), 6)
+    versions = list(client.list_objects(store.bucket, prefix="originals/x.csv", include_version=True))
+    assert len(versions) == 2

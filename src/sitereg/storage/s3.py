@@ -194,11 +194,20 @@ class S3Store:
         def ensure() -> None:
             if self._client.bucket_exists(self.bucket):
                 return
+            # Object lock turns versioning on: even someone holding the S3 keys cannot make an
+            # original disappear by overwriting it. Servers without it get a plain bucket.
             try:
-                self._client.make_bucket(self.bucket, location=self.region)
+                self._client.make_bucket(self.bucket, location=self.region, object_lock=True)
             except S3Error as exc:
-                if exc.code not in ("BucketAlreadyOwnedByYou", "BucketAlreadyExists"):
+                if exc.code in ("BucketAlreadyOwnedByYou", "BucketAlreadyExists"):
+                    return
+                if exc.code not in ("NotImplemented", "InvalidRequest", "InvalidArgument", "ObjectLockConfigurationNotFoundError"):
                     raise
+                try:
+                    self._client.make_bucket(self.bucket, location=self.region)
+                except S3Error as again:
+                    if again.code not in ("BucketAlreadyOwnedByYou", "BucketAlreadyExists"):
+                        raise
 
         self._call("create bucket", ensure)
 
