@@ -635,6 +635,10 @@ def _scan_xlsx(data: bytes, max_rows: int, max_xml_bytes: int) -> _Scan:
         raise _Refuse(FILE_UNREADABLE, "zip archive without xl/workbook.xml, not an xlsx")
     if any(i.flag_bits & 0x1 for i in infos):
         raise _Refuse(FILE_UNREADABLE, "encrypted zip archive")
+    # Macros are never run here, but a macro workbook is not what the templates ask for, and
+    # its values may be what the macro last left there: ask for a plain .xlsx.
+    if any(n.lower().endswith("vbaproject.bin") for n in names):
+        raise _Refuse(FILE_UNREADABLE, "macro-enabled workbook (.xlsm), save as .xlsx")
     budget = _Budget(max_xml_bytes)
     try:
         by_name = {i.filename: i for i in infos}
