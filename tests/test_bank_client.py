@@ -127,7 +127,7 @@ class FlakyProxy:
                     proxy.seen.append({"headers": dict(self.headers), "body": body})
                 action = proxy.plan[index] if index < len(proxy.plan) else "forward"
                 if action == "503":
-                    payload = json.dumps({"status": 503, "code": "BAD_GATEWAY_TEST", "detail": "try again",
+                    payload = json.dumps({"status": 503, "code": "STORE_UNAVAILABLE", "detail": "try again",
                                           "extra": {}}).encode()
                     self.send_response(503)
                     self.send_header("Retry-After", "0")
@@ -172,7 +172,7 @@ def stored_once(store, batch_id: str, records: int) -> None:
     """The batch is kept once: one original, one table file, each payout counted once."""
     from sitereg import period
 
-    assert store.list("originals/bank/") == [f"originals/bank/batch={batch_id}.json"]
+    assert store.list("originals/bank/") == [f"originals/bank/payer={ACCOUNT}/batch={batch_id}.json"]
     assert store.list("tables/bank/") == [f"tables/bank/project={PROJECT}/period={PERIOD}/batch={batch_id}.parquet"]
     tables, _ = period.load(store, PROJECT, PERIOD)
     assert tables.payments.height == records
@@ -243,10 +243,9 @@ def test_client_errors_are_not_retried(live, bank_token, tokens, local_store):
 
 
 def test_gives_up_after_max_attempts_and_stores_nothing(live, bank_token, local_store):
-    with FlakyProxy(live, ["503"] * 10) as proxy:
-        with pytest.raises(bank_client.PushError) as exc:
-            bank_client.push_batch(proxy.url, bank_token, make_batch(), max_attempts=3)
-    assert exc.value.status is None and "3 attempts" in str(exc.value)
+    with FlakyProxy(live, ["503"] * 10) as proxy, pytest.raises(bank_client.PushError) as exc:
+        bank_client.push_batch(proxy.url, bank_token, make_batch(), max_attempts=3)
+    assert (exc.value.status, exc.value.code) == (503, "STORE_UNAVAILABLE") and "3 attempts" in str(exc.value)
     assert len(proxy.seen) == 3 and proxy.forwarded == 0
     assert local_store.list("originals/bank/") == []
 
@@ -259,7 +258,7 @@ def test_connection_refused_is_retried_then_reported():
             bank_client.push_batch(url, "srg_x", make_batch(), max_attempts=2, timeout=2)
     finally:
         sock.close()
-    assert "2 attempts" in str(exc.value) and "ConnectError" in str(exc.value)
+    assert exc.value.status is None and "2 attempts" in str(exc.value) and "ConnectError" in str(exc.value)
 
 
 def test_retry_delay():

@@ -163,3 +163,45 @@ def test_malformed_json_is_400(client, project, bank):
     bad = batch()
     bad["records"][0]["extra_field"] = 1
     assert push(client, bank, bad).status_code == 400
+
+
+def test_two_banks_may_use_the_same_batch_id(client, admin, project, bank, tokens, project_body):
+    other = {**project_body, "code": "XM-OTHER", "dedicated_account": "6222000011112222333"}
+    client.post("/api/v1/projects", json=other, headers=admin)
+    other_bank = tokens.issue("bank", "6222000011112222333")
+    records = [{**r, "project": "XM-OTHER", "bank_txn_id": "O" + r["bank_txn_id"]} for r in fixture_records()[:3]]
+    assert push(client, bank, batch()).status_code == 201
+    r = push(client, other_bank, {"batch_id": "B-20261114-001", "payer_account": "6222000011112222333", "records": records})
+    assert r.status_code == 201 and r.json()["accepted"] == 3
+    assert client.get("/api/v1/payment-batches/B-20261114-001", headers=other_bank).json()["accepted"] == 3
+    assert client.get("/api/v1/payment-batches/B-20261114-001", headers=bank).json()["accepted"] == 37
+
+
+def test_one_transaction_twice_in_a_batch_counts_once_even_across_periods(client, project, bank):
+    records = fixture_records()[:2]
+    records[1] = {**records[1], "bank_txn_id": records[0]["bank_txn_id"], "period": "2026-09"}
+    body = push(client, bank, batch(records)).json()
+    assert (body["accepted"], body["rejected"]) == (1, 1)
+    assert body["records"][1]["findings"][0]["rule"] == "TXN_CONFLICT"
+
+
+def test_transaction_ids_are_compared_exactly(client, project, bank):
+    records = fixture_records()[:2]
+    records[0] = {**records[0], "bank_txn_id": "T-DUP-1"}
+    records[1] = {**records[1], "bank_txn_id": "t-dup-1"}
+    body = push(client, bank, batch(records)).json()
+    assert body["accepted"] == 2
+
+
+def test_empty_batch_and_bank_reading_projects(client, project, bank):
+    assert push(client, bank, batch([])).status_code == 400
+    assert client.get("/api/v1/projects", headers=bank).json()["projects"] == []
+    assert client.get(f"/api/v1/projects/{project['code']}/periods/{PERIOD}/findings", headers=bank).status_code == 404
+
+
+def test_csv_payer_column_must_match_the_query(client, project, bank):
+    csv_text = ("bank_txn_id,project,period,id_number,name,payee_account,payee_name,channel,amount,paid_at,payer_account\n"
+                + ",".join([*fixture_records()[0].values(), "999999"]) + "\n")
+    r = client.post(f"/api/v1/payment-batches?batch_id=C1&payer_account={ACCOUNT}", content=csv_text.encode(),
+                    headers={**bank, "Content-Type": "text/csv", "Idempotency-Key": "C1"})
+    assert r.status_code == 400

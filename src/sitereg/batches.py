@@ -79,6 +79,10 @@ def from_table(table: Table, batch_id: str, payer_account: str) -> tuple[Batch |
     needed = [f for f in FIELDS if f not in hm.columns]
     if needed:
         return None, needed
+    if "payer_account" in hm.columns:
+        payers = table.frame.get_column(hm.columns["payer_account"]).drop_nulls().str.strip_chars().unique().to_list()
+        if any(p != payer_account for p in payers):
+            return None, ["payer_account"]
     frame = table.frame.select(pl.col(hm.columns[f]).fill_null("").str.strip_chars().alias(f) for f in FIELDS)
     records = [Record(**row) for row in frame.iter_rows(named=True)]
     return Batch(batch_id=batch_id, payer_account=payer_account, records=records), []
@@ -88,21 +92,30 @@ def content_hash(batch: Batch) -> str:
     return hashlib.sha256(msgspec.json.encode(batch)).hexdigest()
 
 
-def receipt_key(batch_id: str) -> str:
-    return f"meta/batches/{batch_id}.json"
+# Batch ids are a bank's own: keys live under the payer account, so two banks never collide.
+def receipt_key(payer: str, batch_id: str) -> str:
+    return f"meta/batches/payer={payer}/{batch_id}.json"
 
 
-def original_key(batch_id: str) -> str:
-    return f"originals/bank/batch={batch_id}.json"
+def original_key(payer: str, batch_id: str) -> str:
+    return f"originals/bank/payer={payer}/batch={batch_id}.json"
 
 
-def get_receipt(store: ObjectStore, batch_id: str) -> dict[str, Any] | None:
+def get_receipt(store: ObjectStore, payers: tuple[str, ...] | None, batch_id: str) -> dict[str, Any] | None:
+    """The receipt of a batch pushed from one of ``payers`` (None: any payer, for admins)."""
     if not SAFE_ID.match(batch_id):
         return None
-    try:
-        return msgspec.json.decode(store.get(receipt_key(batch_id)))
-    except NotFound:
-        return None
+    if payers is None:
+        payers = tuple(k.split("/")[2].removeprefix("payer=") for k in store.list("meta/batches/")
+                       if k.endswith(f"/{batch_id}.json"))
+    for payer in payers:
+        if not SAFE_ID.match(payer):
+            continue
+        try:
+            return msgspec.json.decode(store.get(receipt_key(payer, batch_id)))
+        except NotFound:
+            continue
+    return None
 
 
 def authorise(catalog: Catalog, batch: Batch, scope: tuple[str, ...] | None) -> dict[str, Project]:
@@ -111,6 +124,10 @@ def authorise(catalog: Catalog, batch: Batch, scope: tuple[str, ...] | None) -> 
     if not SAFE_ID.match(batch.batch_id):
         raise BatchRefused(400, "BATCH_ID_INVALID", "batch_id 只能包含字母、数字、点、下划线和连字符（最多 128 位）",
                            "batch_id may hold letters, digits, '.', '_' and '-' (at most 128)")
+    if not SAFE_ID.match(batch.payer_account):
+        raise BatchRefused(400, "VALIDATION", "payer_account 格式无效", "payer_account is malformed")
+    if not batch.records:
+        raise BatchRefused(400, "VALIDATION", "records 不能为空", "records must not be empty")
     if scope is not None and batch.payer_account not in scope:
         raise BatchRefused(403, "FORBIDDEN", "该令牌无权以此付款账户推送代发批次",
                            "This token may not push batches for that payer account")
@@ -134,20 +151,20 @@ def ingest(store: ObjectStore, settings: Settings, batch: Batch, *, scope: tuple
     digest = content_hash(batch)
     body = msgspec.json.encode({"sha256": digest, "received_by": actor, "batch": batch})
     try:
-        store.create(original_key(batch.batch_id), body, content_type="application/json")
+        store.create(original_key(batch.payer_account, batch.batch_id), body, content_type="application/json")
         created = True
     except AlreadyExists:
-        stored = msgspec.json.decode(store.get(original_key(batch.batch_id)))
+        stored = msgspec.json.decode(store.get(original_key(batch.payer_account, batch.batch_id)))
         if stored["sha256"] != digest:
             raise BatchRefused(409, "BATCH_CONFLICT", f"批次 {batch.batch_id} 已以不同内容提交过，本次未做任何更改",
                                f"Batch {batch.batch_id} was already received with other content; nothing was changed",
                                {"batch_id": batch.batch_id}) from None
-        receipt = _await_receipt(store, batch.batch_id)
+        receipt = _await_receipt(store, batch.payer_account, batch.batch_id)
         if receipt is not None:
             return Outcome(receipt, created=False)
         created = False  # received before but never finished (a crash): finish it now, idempotently
     receipt = _process(store, batch, projects, today)
-    store.put(receipt_key(batch.batch_id), msgspec.json.encode(receipt), content_type="application/json")
+    store.put(receipt_key(batch.payer_account, batch.batch_id), msgspec.json.encode(receipt), content_type="application/json")
     for project, period in sorted({(r.project, r.period) for r in batch.records if r.project in projects
                                    and PERIOD.match(r.period)}):
         from sitereg.pipeline import recheck
@@ -156,11 +173,11 @@ def ingest(store: ObjectStore, settings: Settings, batch: Batch, *, scope: tuple
     return Outcome(receipt, created=created)
 
 
-def _await_receipt(store: ObjectStore, batch_id: str, seconds: float = 10.0) -> dict[str, Any] | None:
+def _await_receipt(store: ObjectStore, payer: str, batch_id: str, seconds: float = 10.0) -> dict[str, Any] | None:
     """A concurrent first request may still be writing; wait briefly for its receipt."""
     deadline = time.monotonic() + seconds
     while True:
-        receipt = get_receipt(store, batch_id)
+        receipt = get_receipt(store, (payer,), batch_id)
         if receipt is not None or time.monotonic() > deadline:
             return receipt
         time.sleep(0.05)
@@ -174,16 +191,22 @@ def _process(store: ObjectStore, batch: Batch, projects: dict[str, Project], tod
 
     # Checks only the API shape needs; the rest is the same validation as an uploaded wage sheet.
     pre = raw.with_columns(
+        # A transaction id twice in one batch is one payout at most, whatever period it names.
+        _repeat=~pl.col("bank_txn_id").is_first_distinct(),
+        _first=pl.col("__row__").first().over("bank_txn_id"),
         _unknown=~pl.col("project").is_in(list(projects)),
         _bad_amount=~pl.col("amount").str.contains(AMOUNT.pattern),
         _bad_period=~pl.col("period").str.contains(PERIOD.pattern),
         _bad_txn=~pl.col("bank_txn_id").str.contains(SAFE_ID.pattern),
     )
+    findings.append(_record_findings(pre.filter(pl.col("_repeat")), "TXN_CONFLICT", "bank_txn_id", None,
+                                     first=pl.col("_first").cast(pl.String)))
     for flag, rule, col in (("_unknown", "PROJECT_UNKNOWN", "project"), ("_bad_amount", "AMOUNT_INVALID", "amount"),
                             ("_bad_period", "VALUE_INVALID", "period"), ("_bad_txn", "VALUE_INVALID", "bank_txn_id")):
         args = {"allowed": "YYYY-MM" if col == "period" else "A-Z a-z 0-9 . _ -"} if rule == "VALUE_INVALID" else None
         findings.append(_record_findings(pre.filter(pl.col(flag)), rule, col, args))
-    pre_rejected = set(pre.filter(pl.col("_unknown") | pl.col("_bad_amount") | pl.col("_bad_period") | pl.col("_bad_txn"))
+    pre_rejected = set(pre.filter(pl.col("_repeat") | pl.col("_unknown") | pl.col("_bad_amount") | pl.col("_bad_period")
+                                  | pl.col("_bad_txn"))
                        .get_column("__row__").to_list())
 
     accepted_parts: list[pl.DataFrame] = []
@@ -204,7 +227,7 @@ def _process(store: ObjectStore, batch: Batch, projects: dict[str, Project], tod
         duplicates, conflicts = _claim_transactions(store, batch, accepted)
         if conflicts:
             found = pl.concat([found, _record_findings(raw.filter(pl.col("__row__").is_in(conflicts)), "TXN_CONFLICT",
-                                                       "bank_txn_id", {"first": "?"})])
+                                                       "bank_txn_id", {"first": "earlier batch / 之前的批次"})])
         drop = duplicates | set(conflicts)
         accepted = accepted.filter(~pl.col("__row__").is_in(list(drop)))
         for (project, period), part in accepted.group_by("project", "period", maintain_order=True):
@@ -214,12 +237,16 @@ def _process(store: ObjectStore, batch: Batch, projects: dict[str, Project], tod
     return _receipt(batch, raw, found, kept, duplicates)
 
 
-def _record_findings(frame: pl.DataFrame, rule: str, column: str, args: dict | None) -> pl.DataFrame:
+def _record_findings(frame: pl.DataFrame, rule: str, column: str, args: dict | None,
+                     first: pl.Expr | None = None) -> pl.DataFrame:
     sensitive = {"id_number": "id", "payee_account": "card"}.get(column)
+    if first is not None:
+        encoded = pl.struct(first=first).struct.json_encode()
+    else:
+        encoded = pl.lit(msgspec.json.encode(args).decode() if args else None, pl.String)
     return frame.select(
         rule=pl.lit(rule), row=pl.col("__row__"), column=pl.lit(column),
-        value=ck.mask(pl.col(column), sensitive), worker=ck.mask_id(pl.col("id_number")),
-        args=pl.lit(msgspec.json.encode(args).decode() if args else None, pl.String),
+        value=ck.mask(pl.col(column), sensitive), worker=ck.mask_id(pl.col("id_number")), args=encoded,
     ).cast(FINDING_SCHEMA)
 
 

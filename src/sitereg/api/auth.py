@@ -27,8 +27,7 @@ class Principal:
             return project.contractor_credit_code in self.scope
         if self.role == "bureau":
             return any(project.region_code.startswith(prefix) for prefix in self.scope)
-        if self.role == "bank":
-            return project.dedicated_account is not None and project.dedicated_account in self.scope
+        # A bank pushes batches and reads its own receipts (api.md); projects are not its to read.
         return False
 
     def may_upload(self, project: Project) -> bool:

@@ -18,6 +18,7 @@ from sitereg.api.errors import ApiError, bad_request, lang_of, not_found
 from sitereg.api.findings import finding_json
 from sitereg.validate.columns import header_hints
 from sitereg.validate.readers import ReadFailure, read_table
+from sitereg.validate.rules import reason_zh
 
 log = logging.getLogger("sitereg.api")
 _HINTS = header_hints()
@@ -78,10 +79,18 @@ class BatchController(Controller):
         if not batch_id or not payer:
             raise bad_request("VALIDATION", "CSV 批次需要查询参数 batch_id 和 payer_account",
                               "A CSV batch needs the query parameters batch_id and payer_account")
-        table = read_table(body, "batch.csv", header_hints=_HINTS)
+        if body.startswith(b"PK\x03\x04"):
+            raise ApiError(415, "UNSUPPORTED_MEDIA_TYPE", "以 text/csv 提交的内容是 xlsx 工作簿，请提交 CSV",
+                           "The text/csv body is an xlsx workbook; send CSV")
+        settings = request.app.state.settings
+        table = read_table(body, "batch.csv", header_hints=_HINTS, max_rows=settings.max_rows,
+                           max_xml_bytes=settings.max_xml_bytes)
         if isinstance(table, ReadFailure):
-            raise ApiError(422, table.code, f"CSV 无法读取：{table.reason}", f"The CSV cannot be read: {table.reason}")
+            raise ApiError(422, table.code, f"CSV 无法读取：{reason_zh(table.reason)}", f"The CSV cannot be read: {table.reason}")
         batch, missing = batches.from_table(table, batch_id, payer)
+        if missing == ["payer_account"]:
+            raise bad_request("VALIDATION", "CSV 中的付款账号与查询参数 payer_account 不一致",
+                              "The CSV's payer account column differs from the payer_account query parameter")
         if batch is None:
             raise ApiError(422, "COLUMN_MISSING", f"CSV 缺少列：{', '.join(missing)}", f"The CSV lacks columns: {', '.join(missing)}",
                            {"missing": missing})
@@ -90,8 +99,10 @@ class BatchController(Controller):
     @get("/{batch_id:str}", operation_id="getPaymentBatch", sync_to_thread=True)
     def get_one(self, request: Request, principal: NamedDependency[Principal], batch_id: FromPath[str]) -> dict[str, Any]:
         """The receipt of a batch (a bank sees its own batches only)."""
-        receipt = batches.get_receipt(request.app.state.store, batch_id)
-        if receipt is None or principal.role not in ("bank", "admin") or (
-                principal.role == "bank" and receipt["payer_account"] not in principal.scope):
+        if principal.role not in ("bank", "admin"):
+            raise not_found("代发批次", "Payment batch")
+        payers = principal.scope if principal.role == "bank" else None
+        receipt = batches.get_receipt(request.app.state.store, payers, batch_id)
+        if receipt is None:
             raise not_found("代发批次", "Payment batch")
         return receipt_json(receipt, lang_of(request))

@@ -39,8 +39,10 @@ TABLE_SCHEMAS: dict[str, dict[str, pl.DataType]] = {
                  "payee_name": pl.String, "channel": pl.String, "bank_txn_id": pl.String},
 }
 
+# Cleaned as codes (inner spaces and dashes dropped, upper-cased). Not bank_txn_id: a bank's
+# transaction ids are compared exactly as the bank wrote them.
 _CODE_COLUMNS = {"id_number", "bank_card", "ssc_number", "phone", "payer_account", "payee_account",
-                 "employer_credit_code", "bank_txn_id"}
+                 "employer_credit_code"}
 _PRESENT = ["√", "✓", "✔", "1", "出勤", "○", "●", "V", "v", "是", "到", "上班"]
 _ABSENT = ["0", "×", "✗", "✘", "X", "x", "休", "缺", "旷", "假", "-", "—", "/", "否", "病", "事"]
 _GENDER = {"男": "男", "女": "女", "m": "男", "f": "女", "male": "男", "female": "女", "男性": "男", "女性": "女"}
