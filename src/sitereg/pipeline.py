@@ -18,12 +18,13 @@ import polars as pl
 
 from sitereg import tables
 from sitereg.catalog import Catalog, Project, Receipt, new_upload_id
+from sitereg.sandbox import Limits, read_isolated
 from sitereg.settings import Settings
 from sitereg.storage import ObjectStore
 from sitereg.validate.codes import work_type_lookup
 from sitereg.validate.columns import header_hints
 from sitereg.validate.filecheck import Context, file_finding, validate_file
-from sitereg.validate.readers import ReadFailure, read_table
+from sitereg.validate.readers import ReadFailure, Table, read_table
 
 log = logging.getLogger("sitereg.pipeline")
 
@@ -77,8 +78,7 @@ def ingest(
     store.create(original_key, data, content_type="application/octet-stream")
 
     today = today or dt.date.today()
-    result = read_table(data, filename, header_hints=_HINTS, max_rows=settings.max_rows,
-                        max_xml_bytes=settings.max_xml_bytes)
+    result = read(settings, data, filename)
     table_key = None
     if isinstance(result, ReadFailure):
         findings = file_finding(result.code, args={"reason": result.reason})
@@ -115,6 +115,15 @@ def ingest(
     log.info("upload %s project=%s period=%s kind=%s rows=%d accepted=%d errors=%d warnings=%d",
              upload_id, project.code, period, kind, total, accepted, receipt.errors, receipt.warnings)
     return Outcome(receipt, created=True, readable=readable)
+
+
+def read(settings: Settings, data: bytes, filename: str) -> Table | ReadFailure:
+    """Read an untrusted file, in a limited child process unless the settings say otherwise."""
+    if settings.reader_isolation:
+        limits = Limits(settings.reader_memory_mb * 1024 * 1024, settings.reader_seconds)
+        return read_isolated(data, filename, header_hints=_HINTS, max_rows=settings.max_rows,
+                             max_xml_bytes=settings.max_xml_bytes, limits=limits)
+    return read_table(data, filename, header_hints=_HINTS, max_rows=settings.max_rows, max_xml_bytes=settings.max_xml_bytes)
 
 
 def _severity_counts(findings: pl.DataFrame) -> dict[str, int]:

@@ -37,6 +37,11 @@ class Settings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     max_xml_bytes: int = 400_000_000
     # Per-region age limits; the most specific prefix whose effective date has passed wins.
     age_limits: tuple[AgeLimit, ...] = (AgeLimit(),)
+    # Files are read in a child process with these limits, so a reader crash or blow-up costs
+    # one child, not the API process (set SITEREG_READER_ISOLATION=false to read in-process).
+    reader_isolation: bool = True
+    reader_memory_mb: int = 4096
+    reader_seconds: float = 120.0
     overpaid_ratio: float = 1.5
     report_limit: int = 1000
     log_level: str = "INFO"
@@ -80,7 +85,7 @@ def _check(s: Settings) -> None:
             raise SettingsError("SITEREG_S3_ENDPOINT must be a URL such as http://127.0.0.1:9000")
         if not s.s3_access_key or not s.s3_secret_key:
             raise SettingsError("SITEREG_S3_ACCESS_KEY and SITEREG_S3_SECRET_KEY are required with SITEREG_S3_ENDPOINT")
-    for name in ("max_upload_bytes", "max_rows", "max_xml_bytes", "report_limit"):
+    for name in ("max_upload_bytes", "max_rows", "max_xml_bytes", "report_limit", "reader_memory_mb", "reader_seconds"):
         if getattr(s, name) <= 0:
             raise SettingsError(f"{PREFIX}{name.upper()} must be a positive integer")
     if s.overpaid_ratio <= 1:

@@ -26,6 +26,14 @@ from sitereg.storage import ObjectStore, StoreUnavailable
 from sitereg.storage_factory import open_store
 
 
+async def _warm_reader() -> None:
+    import anyio
+
+    from sitereg.sandbox import warm_up
+
+    await anyio.to_thread.run_sync(warm_up)
+
+
 def create_app(settings: Settings, store: ObjectStore | None = None,
                today: Callable[[], dt.date] = dt.date.today) -> Litestar:
     """Build the app. ``store`` defaults to the one the settings describe; ``today`` is the clock
@@ -59,6 +67,7 @@ def create_app(settings: Settings, store: ObjectStore | None = None,
         ),
         logging_config=None,  # the process configures logging (see cli.serve), not the app
         debug=False,
+        on_startup=[_warm_reader] if settings.reader_isolation else [],
     )
     app.state.settings = settings
     app.state.store = store
