@@ -20,6 +20,7 @@ from sitereg.api.meta import health, list_rules, read_audit
 from sitereg.api.periods import PeriodController
 from sitereg.api.projects import ProjectController
 from sitereg.api.uploads import UploadController
+from sitereg.api.web import web_routes
 from sitereg.catalog import Catalog
 from sitereg.settings import Settings
 from sitereg.storage import ObjectStore, StoreUnavailable
@@ -51,7 +52,7 @@ def create_app(settings: Settings, store: ObjectStore | None = None,
         security=[{"bearer": []}],
     )
     app = Litestar(
-        route_handlers=[health, api],
+        route_handlers=[health, api, *web_routes()],
         exception_handlers={
             HTTPException: errors.handle_http,
             StoreUnavailable: errors.handle_store_down,

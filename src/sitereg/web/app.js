@@ -1,0 +1,803 @@
+// sitereg web UI: plain JavaScript, no framework, no build step, nothing from a CDN.
+// Every value from the API is put on the page as text (textContent / text nodes), never as HTML:
+// project and worker names are typed by users.
+"use strict";
+
+const TOKEN_KEY = "sitereg.token";
+
+const ROLE_LABEL = { admin: "管理员", bureau: "监管部门", contractor: "施工总承包单位", bank: "银行代发系统" };
+const INVESTMENT_LABEL = { government: "政府投资", state_owned: "国企投资", other: "其他" };
+const KIND_LABEL = { roster: "花名册", contracts: "劳动合同", attendance: "考勤表", payments: "工资发放表" };
+const SEVERITY_LABEL = { error: "错误", warning: "警告", info: "提示" };
+const STATUS_LABEL = { active: "在建", completed: "已完工" };
+const RATES = [
+  ["realname_rate", "实名制覆盖率"],
+  ["contract_rate", "劳动合同签订率"],
+  ["dedicated_account_rate", "专户代发率"],
+  ["full_pay_rate", "足额发放率"],
+  ["on_time_rate", "按时发放率"],
+];
+const FIVE_SYSTEMS = [
+  ["realname", "实名制管理"],
+  ["dedicated_account", "工资专用账户"],
+  ["guarantee", "工资保证金"],
+  ["bank_payroll", "银行代发工资"],
+  ["notice_board", "维权信息公示"],
+];
+const TREND_SERIES = [
+  ["realname_rate", "实名制覆盖率"],
+  ["contract_rate", "劳动合同签订率"],
+  ["dedicated_account_rate", "专户代发率"],
+  ["full_pay_rate", "足额发放率"],
+];
+
+const state = {
+  token: null,
+  role: null,
+  scope: [],
+  today: null,
+  rules: {},
+  projects: [],
+  bureau: { coverage: null, rows: [], sort: { key: "project", dir: 1 }, period: null, region: "" },
+  generation: 0, // bumped on sign-out, so late answers of a previous session are dropped
+};
+
+// ---------------------------------------------------------------------------------------------
+// DOM helpers: elements are built node by node; strings always become text nodes.
+
+const $ = (sel, root = document) => root.querySelector(sel);
+
+function h(tag, props, ...children) {
+  const el = document.createElement(tag);
+  setProps(el, props);
+  append(el, children);
+  return el;
+}
+
+function setProps(el, props) {
+  for (const [k, v] of Object.entries(props || {})) {
+    if (v === null || v === undefined || v === false) continue;
+    if (k === "class") el.setAttribute("class", v);
+    else if (k === "dataset") Object.assign(el.dataset, v);
+    else if (k.startsWith("on") && typeof v === "function") el.addEventListener(k.slice(2), v);
+    else el.setAttribute(k, v === true ? "" : String(v));
+  }
+}
+
+function append(el, children) {
+  for (const c of children.flat(Infinity)) {
+    if (c === null || c === undefined || c === false) continue;
+    el.append(c instanceof Node ? c : document.createTextNode(String(c)));
+  }
+}
+
+const SVG_NS = "http://www.w3.org/2000/svg";
+function s(tag, props, ...children) {
+  const el = document.createElementNS(SVG_NS, tag);
+  setProps(el, props);
+  append(el, children);
+  return el;
+}
+
+function clear(el) {
+  el.replaceChildren();
+  return el;
+}
+
+function show(el, visible) {
+  el.hidden = !visible;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Formatting
+
+const DASH = "—";
+
+function pct(rate) {
+  return rate === null || rate === undefined ? DASH : (rate * 100).toFixed(1) + "%";
+}
+
+function yuan(text) {
+  if (text === null || text === undefined) return DASH;
+  const str = String(text);
+  const neg = str.startsWith("-");
+  const [whole, frac] = (neg ? str.slice(1) : str).split(".");
+  const grouped = whole.replace(/\B(?=(\d{3})+(?!\d))/g, ",");
+  return (neg ? "-¥" : "¥") + grouped + (frac !== undefined ? "." + frac : "");
+}
+
+function orDash(v) {
+  return v === null || v === undefined || v === "" ? DASH : String(v);
+}
+
+function label(map, key) {
+  return map[key] || orDash(key);
+}
+
+function ruleTitle(code) {
+  const rule = state.rules[code];
+  return rule ? rule.title.zh : "";
+}
+
+// A rate cell: the percentage, and under it the numerator/denominator it is made of.
+function rateCell(item, key) {
+  const frac = item.fractions && item.fractions[key];
+  const value = item[key];
+  return h("td", { class: "rate", dataset: { field: key, value: value === null ? "" : String(value) } },
+    h("span", { class: "pct" }, pct(value)),
+    h("span", { class: "frac" }, frac ? `${frac.numerator}/${frac.denominator}` : ""));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Periods (YYYY-MM)
+
+function addMonths(period, n) {
+  const [y, m] = period.split("-").map(Number);
+  const idx = y * 12 + (m - 1) + n;
+  const yy = Math.floor(idx / 12);
+  const mm = (idx % 12) + 1;
+  return `${String(yy).padStart(4, "0")}-${String(mm).padStart(2, "0")}`;
+}
+
+function previousMonth(today) {
+  // today: "YYYY-MM-DD" from the server (its clock judges pay deadlines), else the browser's.
+  let period = today ? today.slice(0, 7) : null;
+  if (!period) {
+    const d = new Date();
+    period = `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, "0")}`;
+  }
+  return addMonths(period, -1);
+}
+
+// ---------------------------------------------------------------------------------------------
+// API calls: every call carries the token; answers are JSON unless downloaded as a file.
+
+class ApiFailure extends Error {
+  constructor(status, body) {
+    super((body && body.detail) || `请求失败（HTTP ${status}）`);
+    this.status = status;
+    this.body = body || {};
+  }
+}
+
+function authHeaders(extra) {
+  return { Authorization: `Bearer ${state.token}`, "Accept-Language": "zh-CN", ...(extra || {}) };
+}
+
+async function call(path, options = {}) {
+  const generation = state.generation;
+  const response = await fetch(path, { ...options, headers: authHeaders(options.headers), cache: "no-store" });
+  if (generation !== state.generation) throw new ApiFailure(0, { detail: "已退出" });
+  let body = null;
+  const type = response.headers.get("content-type") || "";
+  if (type.includes("json")) body = await response.json();
+  if (response.status === 401 && state.token) {
+    signOut("令牌无效或已失效，请重新登录。");
+  }
+  if (!response.ok) throw new ApiFailure(response.status, body);
+  return { status: response.status, body };
+}
+
+async function getJSON(path) {
+  return (await call(path)).body;
+}
+
+// Downloads carry the token too, so they are fetched and saved through a blob URL.
+async function download(path, fallbackName) {
+  const generation = state.generation;
+  const response = await fetch(path, { headers: authHeaders(), cache: "no-store" });
+  if (generation !== state.generation) return;
+  if (!response.ok) {
+    const type = response.headers.get("content-type") || "";
+    const body = type.includes("json") ? await response.json() : null;
+    if (response.status === 401) signOut("令牌无效或已失效，请重新登录。");
+    throw new ApiFailure(response.status, body);
+  }
+  const blob = await response.blob();
+  const name = filenameOf(response.headers.get("content-disposition")) || fallbackName;
+  const url = URL.createObjectURL(blob);
+  const a = h("a", { href: url, download: name, class: "blob-link", hidden: true });
+  document.body.append(a);
+  a.click();
+  setTimeout(() => {
+    URL.revokeObjectURL(url);
+    a.remove();
+  }, 60000);
+}
+
+function filenameOf(disposition) {
+  if (!disposition) return null;
+  const star = /filename\*=UTF-8''([^;]+)/i.exec(disposition);
+  if (star) {
+    try {
+      return decodeURIComponent(star[1].trim());
+    } catch (_) {
+      /* fall through to the plain name */
+    }
+  }
+  const plain = /filename="?([^";]+)"?/i.exec(disposition);
+  return plain ? plain[1].trim() : null;
+}
+
+function showAlert(message) {
+  const box = $("#alert");
+  box.textContent = message || "";
+  show(box, Boolean(message));
+}
+
+function reportError(err) {
+  if (err instanceof ApiFailure && err.status === 0) return; // signed out meanwhile
+  console.error(err);
+  showAlert(err instanceof ApiFailure ? err.message : `出错了：${err.message || err}`);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Sign in / out
+
+async function signIn(token, { silent = false } = {}) {
+  state.token = token;
+  state.generation += 1;
+  const error = $("#login-error");
+  show(error, false);
+  $("#signin").disabled = true;
+  try {
+    const projects = await getJSON("/api/v1/projects");
+    const who = await getJSON("/ui/session");
+    sessionStorage.setItem(TOKEN_KEY, token);
+    state.role = who.role;
+    state.scope = who.scope || [];
+    state.today = who.today;
+    state.projects = projects.projects || [];
+    try {
+      state.rules = Object.fromEntries(((await getJSON("/api/v1/rules")).rules || []).map((r) => [r.code, r]));
+    } catch (_) {
+      state.rules = {};
+    }
+    $("#token").value = "";
+    enterView();
+  } catch (err) {
+    state.token = null;
+    sessionStorage.removeItem(TOKEN_KEY);
+    if (!silent) {
+      error.textContent = err instanceof ApiFailure && err.status === 401
+        ? "令牌无效，请检查后重试。"
+        : (err.message || "登录失败");
+      show(error, true);
+    }
+    showLogin();
+  } finally {
+    $("#signin").disabled = false;
+  }
+}
+
+function signOut(message) {
+  state.generation += 1;
+  state.token = null;
+  state.role = null;
+  state.scope = [];
+  state.projects = [];
+  sessionStorage.removeItem(TOKEN_KEY);
+  for (const id of ["#bureau", "#contractor", "#bank", "#who", "#detail", "#receipt"]) show($(id), false);
+  clear($("#receipt"));
+  clear($("#pp-body"));
+  clear($("#detail-body"));
+  showAlert(null);
+  showLogin();
+  if (message) {
+    $("#login-error").textContent = message;
+    show($("#login-error"), true);
+  }
+}
+
+function showLogin() {
+  show($("#login"), true);
+  show($("#who"), false);
+  $("#token").focus();
+}
+
+function enterView() {
+  showAlert(null);
+  show($("#login"), false);
+  show($("#who"), true);
+  $("#who-role").textContent = label(ROLE_LABEL, state.role);
+  const scopeText = state.role === "bureau" ? `区划 ${state.scope.join("、")}`
+    : state.role === "contractor" ? `信用代码 ${state.scope.join("、")}`
+    : state.role === "bank" ? `账户 ${state.scope.join("、")}` : "";
+  $("#who-scope").textContent = scopeText;
+  document.body.dataset.role = state.role;
+
+  const period = previousMonth(state.today);
+  const dashboard = state.role === "bureau" || state.role === "admin";
+  const uploads = state.role === "contractor" || state.role === "admin";
+  show($("#bureau"), dashboard);
+  show($("#contractor"), uploads);
+  show($("#bank"), state.role === "bank");
+  if (dashboard) {
+    $("#b-period").value = period;
+    $("#b-region").value = "";
+    loadBureau().catch(reportError);
+  }
+  if (uploads) {
+    $("#u-period").value = period;
+    $("#pp-period").value = period;
+    renderContractorProjects();
+    loadProjectPeriod().catch(reportError);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Bureau dashboard
+
+function bureauQuery(extra) {
+  const q = new URLSearchParams(extra);
+  if (state.bureau.region) q.set("region", state.bureau.region);
+  return q.toString();
+}
+
+async function loadBureau() {
+  const period = $("#b-period").value;
+  const region = $("#b-region").value.trim();
+  if (!/^\d{4}-\d{2}$/.test(period)) {
+    showAlert("请选择统计月份（YYYY-MM）。");
+    return;
+  }
+  if (!/^\d{0,6}$/.test(region)) {
+    showAlert("区划代码前缀应为 0 到 6 位数字。");
+    return;
+  }
+  showAlert(null);
+  state.bureau.period = period;
+  state.bureau.region = region;
+  const status = $("#b-status");
+  status.textContent = "加载中…";
+  document.body.dataset.bureauLoaded = "";
+  const [coverage, trend, risks, projects] = await Promise.all([
+    getJSON(`/api/v1/coverage?${bureauQuery({ period })}`),
+    getJSON(`/api/v1/coverage?${bureauQuery({ period_from: addMonths(period, -11), period_to: period })}`),
+    getJSON(`/api/v1/risks?${bureauQuery({ period })}`),
+    getJSON("/api/v1/projects"),
+  ]);
+  state.projects = projects.projects || [];
+  state.bureau.coverage = coverage;
+  renderTotals(coverage);
+  renderProjectTable(coverage);
+  renderTrend(trend.trend || [], addMonths(period, -11), period);
+  renderRisks(risks);
+  show($("#detail"), false);
+  status.textContent = `${period}${region ? ` · 区划 ${region}*` : ""} · 已更新`;
+  document.body.dataset.bureauLoaded = period;
+}
+
+function renderTotals(coverage) {
+  const tbody = clear($("#totals tbody"));
+  $("#totals-caption").textContent = `${coverage.period}${coverage.region ? ` · 区划 ${coverage.region}*` : ""}`;
+  const rows = [
+    ["all", "全部项目", coverage.totals],
+    ["government", "其中政府投资工程项目", coverage.by_investment_type.government],
+  ];
+  for (const [scope, name, t] of rows) {
+    tbody.append(h("tr", { dataset: { scope }, class: scope === "government" ? "sub" : null },
+      h("th", { scope: "row" }, name),
+      h("td", { dataset: { field: "projects" } }, String(t.projects)),
+      h("td", { dataset: { field: "workers_active" } }, String(t.workers_active)),
+      RATES.map(([key]) => rateCell(t, key)),
+      h("td", { class: "num", dataset: { field: "wages_paid" } }, yuan(t.wages_paid)),
+      h("td", { class: "num", dataset: { field: "arrears_estimate" } }, yuan(t.arrears_estimate))));
+  }
+}
+
+// Columns of the project table: key, header, sort value.
+const PROJECT_COLUMNS = [
+  ["project", "项目编码", (r) => r.project],
+  ["name", "项目名称", (r) => r.name],
+  ["region_code", "区划", (r) => r.region_code],
+  ["investment_type", "投资类型", (r) => label(INVESTMENT_LABEL, r.investment_type)],
+  ["workers_active", "在场人数", (r) => r.workers_active],
+  ...RATES.map(([key, name]) => [key, name, (r) => r[key]]),
+  ["arrears_estimate", "欠薪风险金额", (r) => (r.arrears_estimate === null || r.arrears_estimate === undefined ? null : Number(r.arrears_estimate))],
+];
+
+function renderProjectTable(coverage) {
+  // Projects with this month's data, then the visible projects that sent nothing for the month.
+  const rows = coverage.projects.map((p) => ({ ...p, hasData: true }));
+  const seen = new Set(rows.map((r) => r.project));
+  for (const p of state.projects) {
+    if (seen.has(p.code) || (state.bureau.region && !p.region_code.startsWith(state.bureau.region))) continue;
+    rows.push({ project: p.code, name: p.name, region_code: p.region_code, investment_type: p.investment_type,
+      workers_active: null, arrears_estimate: null, hasData: false });
+  }
+  state.bureau.rows = rows;
+  const head = clear($("#projects thead tr"));
+  for (const [key, name] of PROJECT_COLUMNS) {
+    head.append(h("th", { dataset: { key }, "aria-sort": "none", onclick: () => sortProjects(key) },
+      h("button", { type: "button", class: "sort" }, name, h("span", { class: "arrow", "aria-hidden": "true" }))));
+  }
+  drawProjectRows();
+}
+
+function sortProjects(key) {
+  const sort = state.bureau.sort;
+  sort.dir = sort.key === key ? -sort.dir : 1;
+  sort.key = key;
+  drawProjectRows();
+}
+
+function compare(a, b) {
+  if (a === b) return 0;
+  if (typeof a === "number" && typeof b === "number") return a - b;
+  return String(a).localeCompare(String(b), "zh-CN", { numeric: true });
+}
+
+function drawProjectRows() {
+  const { key, dir } = state.bureau.sort;
+  const column = PROJECT_COLUMNS.find(([k]) => k === key) || PROJECT_COLUMNS[0];
+  const value = column[2];
+  const rows = [...state.bureau.rows].sort((a, b) => {
+    const va = value(a);
+    const vb = value(b);
+    const na = va === null || va === undefined;
+    const nb = vb === null || vb === undefined;
+    if (na || nb) return na === nb ? compare(a.project, b.project) : na ? 1 : -1; // empty last, either way
+    return dir * compare(va, vb) || compare(a.project, b.project);
+  });
+  for (const th of document.querySelectorAll("#projects thead th")) {
+    const active = th.dataset.key === key;
+    th.setAttribute("aria-sort", active ? (dir > 0 ? "ascending" : "descending") : "none");
+    $(".arrow", th).textContent = active ? (dir > 0 ? " ▲" : " ▼") : "";
+  }
+  const tbody = clear($("#projects tbody"));
+  for (const r of rows) {
+    const open = () => openProject(r.project, r.name).catch(reportError);
+    tbody.append(h("tr", { dataset: { project: r.project }, class: r.hasData ? "clickable" : "clickable nodata", tabindex: "0",
+      onclick: open, onkeydown: (e) => { if (e.key === "Enter") open(); } },
+    h("td", { dataset: { field: "project" } }, h("span", { class: "link" }, r.project)),
+    h("td", { dataset: { field: "name" } }, orDash(r.name)),
+    h("td", { dataset: { field: "region_code" } }, orDash(r.region_code)),
+    h("td", { dataset: { field: "investment_type" } }, label(INVESTMENT_LABEL, r.investment_type)),
+    h("td", { class: "num", dataset: { field: "workers_active" } }, r.hasData ? String(r.workers_active) : "本月未上传"),
+    RATES.map(([k]) => (r.hasData ? rateCell(r, k) : h("td", { class: "rate", dataset: { field: k, value: "" } }, DASH))),
+    h("td", { class: "num", dataset: { field: "arrears_estimate" } }, r.hasData ? yuan(r.arrears_estimate) : DASH)));
+  }
+  show($("#projects-empty"), rows.length === 0);
+}
+
+// The trend chart: inline SVG drawn here, one line per rate, a point per month with data.
+function renderTrend(trend, first, last) {
+  const box = clear($("#trend-box"));
+  const legend = clear($("#trend-legend"));
+  const months = [];
+  for (let p = first; p <= last; p = addMonths(p, 1)) months.push(p);
+  const byPeriod = Object.fromEntries(trend.map((t) => [t.period, t]));
+  const W = 760;
+  const H = 280;
+  const M = { left: 52, right: 36, top: 28, bottom: 46 };
+  const iw = W - M.left - M.right;
+  const ih = H - M.top - M.bottom;
+  const x = (i) => M.left + (months.length === 1 ? iw / 2 : (i * iw) / (months.length - 1));
+  const y = (v) => M.top + ih - v * ih;
+  const svg = s("svg", { id: "trend", viewBox: `0 0 ${W} ${H}`, role: "img", "aria-labelledby": "trend-title",
+    class: "chart", preserveAspectRatio: "xMidYMid meet" },
+  s("title", { id: "trend-title" }, `${first} 至 ${last} 各月覆盖率`));
+  for (const v of [0, 0.25, 0.5, 0.75, 1]) {
+    svg.append(s("line", { class: "grid", x1: M.left, x2: W - M.right, y1: y(v), y2: y(v) }),
+      s("text", { class: "tick", x: M.left - 8, y: y(v) + 4, "text-anchor": "end" }, `${v * 100}%`));
+  }
+  months.forEach((m, i) => {
+    svg.append(s("line", { class: "axis", x1: x(i), x2: x(i), y1: M.top + ih, y2: M.top + ih + 5 }),
+      s("text", { class: "tick", x: x(i), y: M.top + ih + 18, "text-anchor": "middle" }, m));
+  });
+  svg.append(s("line", { class: "axis", x1: M.left, x2: W - M.right, y1: M.top + ih, y2: M.top + ih }),
+    s("line", { class: "axis", x1: M.left, x2: M.left, y1: M.top, y2: M.top + ih }),
+    s("text", { class: "axis-title", x: M.left + iw / 2, y: H - 6, "text-anchor": "middle" }, "月份"),
+    s("text", { class: "axis-title", x: M.left - 8, y: 14, "text-anchor": "end" }, "覆盖率"));
+  TREND_SERIES.forEach(([key, name], n) => {
+    const group = s("g", { class: `series s${n}`, dataset: { series: key } });
+    let segment = [];
+    const flush = () => {
+      if (segment.length > 1) group.append(s("polyline", { points: segment.join(" ") }));
+      segment = [];
+    };
+    months.forEach((m, i) => {
+      const t = byPeriod[m];
+      const v = t ? t[key] : null;
+      if (v === null || v === undefined) {
+        flush();
+        return;
+      }
+      segment.push(`${x(i).toFixed(1)},${y(v).toFixed(1)}`);
+      const f = t.fractions[key];
+      group.append(s("circle", { cx: x(i).toFixed(1), cy: y(v).toFixed(1), r: 4,
+        dataset: { period: m, series: key, value: String(v) } },
+      s("title", {}, `${m} ${name} ${pct(v)}（${f.numerator}/${f.denominator}）`)));
+    });
+    flush();
+    svg.append(group);
+    legend.append(h("li", { class: `s${n}` }, h("span", { class: "swatch", "aria-hidden": "true" }), name));
+  });
+  if (!trend.length) {
+    svg.append(s("text", { class: "empty", x: M.left + iw / 2, y: M.top + ih / 2, "text-anchor": "middle" }, "这 12 个月没有数据"));
+  }
+  box.append(svg);
+}
+
+function ruleCounts(byRule) {
+  const items = Object.entries(byRule || {}).sort((a, b) => b[1] - a[1]);
+  if (!items.length) return DASH;
+  return items.map(([code, n]) => h("span", { class: "chip", title: code },
+    `${ruleTitle(code) || code} ×${n}`));
+}
+
+function renderRisks(risks) {
+  const tbody = clear($("#risks tbody"));
+  for (const r of risks.projects) {
+    const open = () => openProject(r.project, r.name).catch(reportError);
+    tbody.append(h("tr", { dataset: { project: r.project }, class: "clickable", tabindex: "0", onclick: open,
+      onkeydown: (e) => { if (e.key === "Enter") open(); } },
+    h("td", { dataset: { field: "project" } }, h("span", { class: "link" }, r.project)),
+    h("td", { dataset: { field: "name" } }, orDash(r.name)),
+    h("td", {}, orDash(r.region_code)),
+    h("td", { class: "num" }, String(r.workers_active)),
+    h("td", { class: "num", dataset: { field: "arrears_estimate" } }, yuan(r.arrears_estimate)),
+    h("td", { class: "num", dataset: { field: "errors" } }, String(r.errors)),
+    h("td", { class: "chips" }, ruleCounts(r.by_rule))));
+  }
+  show($("#risks-empty"), risks.projects.length === 0);
+}
+
+async function openProject(code, name) {
+  const period = state.bureau.period;
+  const panel = $("#detail");
+  $("#detail-title").textContent = `项目明细：${code} ${name || ""} · ${period}`;
+  const body = clear($("#detail-body"));
+  body.append(h("p", { class: "muted" }, "加载中…"));
+  show(panel, true);
+  panel.scrollIntoView({ behavior: "instant", block: "start" });
+  const enc = encodeURIComponent(code);
+  const [coverage, findings] = await Promise.all([
+    getJSON(`/api/v1/projects/${enc}/periods/${period}/coverage`),
+    getJSON(`/api/v1/projects/${enc}/periods/${period}/findings`),
+  ]);
+  clear(body);
+  body.dataset.project = code;
+  body.append(coverageBlock(coverage), findingsBlock(findings, "本月问题（全部文件及跨文件核对）"));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Shared blocks: one project-period's coverage, and a findings list
+
+function coverageBlock(c) {
+  const rates = h("table", { class: "data compact coverage" },
+    h("thead", {}, h("tr", {}, h("th", {}, "在场人数"), h("th", {}, "发薪人数"), RATES.map(([, n]) => h("th", {}, n)),
+      h("th", {}, "专户发放工资总额"), h("th", {}, "欠薪风险金额"), h("th", {}, "社保卡发放"))),
+    h("tbody", {}, h("tr", {},
+      h("td", { dataset: { field: "workers_active" } }, String(c.workers_active)),
+      h("td", { dataset: { field: "workers_paid" } }, String(c.workers_paid)),
+      RATES.map(([key]) => rateCell(c, key)),
+      h("td", { class: "num" }, yuan(c.wages_paid)),
+      h("td", { class: "num", dataset: { field: "arrears_estimate" } }, yuan(c.arrears_estimate)),
+      h("td", { class: "num" }, `${c.ssc_payouts.count} 笔 / ${yuan(c.ssc_payouts.amount)}`))));
+  const five = h("ul", { class: "five" }, FIVE_SYSTEMS.map(([key, name]) => {
+    const ok = c.five_systems && c.five_systems[key];
+    return h("li", { class: ok ? "ok" : "no", dataset: { field: key } }, ok ? "✓ " : "✗ ", name);
+  }));
+  return h("div", { class: "coverage-block" }, h("h3", {}, "覆盖率"), h("div", { class: "scroll" }, rates),
+    h("h3", {}, "五项制度"), five);
+}
+
+function findingsBlock(report, title) {
+  const counts = report.counts || { error: 0, warning: 0, info: 0, total: report.findings.length };
+  const wrap = h("div", { class: "findings-block" });
+  wrap.append(h("h3", {}, title),
+    h("p", { class: "counts" },
+      h("span", { class: "sev error", dataset: { field: "errors" } }, `错误 ${counts.error}`), " · ",
+      h("span", { class: "sev warning", dataset: { field: "warnings" } }, `警告 ${counts.warning}`), " · ",
+      h("span", { class: "sev info" }, `提示 ${counts.info}`), " · ",
+      `共 ${counts.total} 条`,
+      report.truncated ? h("span", { class: "muted" }, `（仅列出前 ${report.findings.length} 条，可下载 Excel 报告查看全部）`) : null));
+  if (!report.findings.length) {
+    wrap.append(h("p", { class: "ok" }, "没有发现问题。"));
+    return wrap;
+  }
+  const table = h("table", { class: "data findings" },
+    h("thead", {}, h("tr", {}, ["规则", "级别", "文件", "行号", "列", "值", "工人", "说明"].map((t) => h("th", {}, t)))),
+    h("tbody", {}, report.findings.map((f) => h("tr", { class: `sev-${f.severity}`, dataset: { rule: f.rule } },
+      h("td", { dataset: { field: "rule" } }, h("code", {}, f.rule), ruleTitle(f.rule) ? h("div", { class: "small muted" }, ruleTitle(f.rule)) : null),
+      h("td", { dataset: { field: "severity" } }, h("span", { class: `sev ${f.severity}` }, label(SEVERITY_LABEL, f.severity))),
+      h("td", { dataset: { field: "kind" } }, label(KIND_LABEL, f.kind)),
+      h("td", { class: "num", dataset: { field: "row" } }, orDash(f.row)),
+      h("td", { dataset: { field: "column" } }, orDash(f.column)),
+      h("td", { dataset: { field: "value" } }, orDash(f.value)),
+      h("td", { dataset: { field: "worker" } }, orDash(f.worker)),
+      h("td", { class: "message", dataset: { field: "message" } }, orDash(f.message))))));
+  wrap.append(h("div", { class: "scroll" }, table));
+  return wrap;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Contractor: projects, upload, receipt, project-period
+
+function renderContractorProjects() {
+  const tbody = clear($("#c-projects tbody"));
+  const selects = [clear($("#u-project")), clear($("#pp-project"))];
+  for (const p of state.projects) {
+    tbody.append(h("tr", { class: "clickable", dataset: { project: p.code }, tabindex: "0",
+      onclick: () => selectProject(p.code) },
+    h("td", {}, h("span", { class: "link" }, p.code)),
+    h("td", {}, orDash(p.name)),
+    h("td", {}, orDash(p.region_code)),
+    h("td", {}, label(INVESTMENT_LABEL, p.investment_type)),
+    h("td", {}, label(STATUS_LABEL, p.status)),
+    h("td", {}, orDash(p.start_date))));
+    for (const sel of selects) sel.append(h("option", { value: p.code }, `${p.code} ${p.name || ""}`));
+  }
+  show($("#c-projects-empty"), state.projects.length === 0);
+  $("#u-submit").disabled = state.projects.length === 0;
+}
+
+function selectProject(code) {
+  $("#u-project").value = code;
+  $("#pp-project").value = code;
+  loadProjectPeriod().catch(reportError);
+}
+
+async function loadProjectPeriod() {
+  const code = $("#pp-project").value;
+  const period = $("#pp-period").value;
+  const body = clear($("#pp-body"));
+  if (!code || !/^\d{4}-\d{2}$/.test(period)) return;
+  body.append(h("p", { class: "muted" }, "加载中…"));
+  const enc = encodeURIComponent(code);
+  const [coverage, findings] = await Promise.all([
+    getJSON(`/api/v1/projects/${enc}/periods/${period}/coverage`),
+    getJSON(`/api/v1/projects/${enc}/periods/${period}/findings`),
+  ]);
+  clear(body);
+  body.dataset.project = code;
+  body.dataset.period = period;
+  body.append(coverageBlock(coverage), findingsBlock(findings, `${code} · ${period} 全部问题（含跨文件核对）`));
+}
+
+async function upload(event) {
+  event.preventDefault();
+  const code = $("#u-project").value;
+  const kind = $("#u-kind").value;
+  const period = $("#u-period").value;
+  const file = $("#u-file").files[0];
+  const status = $("#u-status");
+  const box = clear($("#receipt"));
+  show(box, false);
+  showAlert(null);
+  if (!code || !file || !/^\d{4}-\d{2}$/.test(period)) {
+    status.textContent = "请选择项目、月份和文件。";
+    return;
+  }
+  const form = new FormData();
+  form.append("kind", kind);
+  form.append("period", period);
+  form.append("file", file, file.name);
+  $("#u-submit").disabled = true;
+  status.textContent = "上传并校验中…";
+  try {
+    let result;
+    try {
+      result = await call(`/api/v1/projects/${encodeURIComponent(code)}/uploads`, { method: "POST", body: form });
+    } catch (err) {
+      if (err instanceof ApiFailure && err.status === 422) {
+        status.textContent = "";
+        renderUnreadable(box, err.body);
+        return;
+      }
+      throw err;
+    }
+    const receipt = result.body;
+    status.textContent = result.status === 200 ? "此文件此前已上传过（内容相同），以下是原回执。" : "上传完成。";
+    const report = await getJSON(receipt.report);
+    renderReceipt(box, receipt, report);
+    $("#pp-project").value = code;
+    $("#pp-period").value = period;
+    loadProjectPeriod().catch(reportError);
+  } catch (err) {
+    status.textContent = "";
+    reportError(err);
+  } finally {
+    $("#u-submit").disabled = state.projects.length === 0;
+  }
+}
+
+function receiptFacts(receipt) {
+  const facts = [
+    ["文件", receipt.filename, "filename"],
+    ["资料类型", label(KIND_LABEL, receipt.kind), "kind"],
+    ["项目", receipt.project, "project"],
+    ["月份", receipt.period, "period"],
+    ["上传编号", receipt.upload_id, "upload_id"],
+    ["数据行", receipt.rows_total, "rows_total"],
+    ["入库行", receipt.rows_accepted, "rows_accepted"],
+    ["拒收行", receipt.rows_rejected, "rows_rejected"],
+    ["错误", receipt.errors, "errors"],
+    ["警告", receipt.warnings, "warnings"],
+  ];
+  return h("dl", { class: "facts" }, facts.map(([name, value, key]) =>
+    h("div", { dataset: { field: key } }, h("dt", {}, name), h("dd", {}, orDash(value)))));
+}
+
+function renderReceipt(box, receipt, report) {
+  box.dataset.uploadId = receipt.upload_id;
+  const id = encodeURIComponent(receipt.upload_id);
+  const stem = (receipt.filename || "upload").replace(/\.[^.]*$/, "");
+  box.append(
+    h("h3", {}, "上传回执"),
+    receiptFacts(receipt),
+    h("div", { class: "actions" },
+      h("button", { type: "button", id: "dl-report", onclick: () =>
+        download(`/api/v1/uploads/${id}/report.xlsx`, `${stem}-问题标注.xlsx`).catch(reportError) },
+      "下载问题标注 Excel（report.xlsx）"),
+      h("button", { type: "button", class: "secondary", id: "dl-template", onclick: () =>
+        download(`/api/v1/templates/${receipt.kind}.xlsx`, `${receipt.kind}-template.xlsx`).catch(reportError) },
+      `下载${label(KIND_LABEL, receipt.kind)}空白模板`)),
+    findingsBlock(report, "本文件的问题"));
+  show(box, true);
+}
+
+function renderUnreadable(box, body) {
+  const receipt = (body.extra && body.extra.receipt) || {};
+  box.dataset.uploadId = body.upload_id || "";
+  box.append(
+    h("h3", { class: "error" }, "文件无法读取，未能入库"),
+    h("p", { class: "error", id: "unreadable-detail" }, orDash(body.detail)),
+    h("p", { class: "muted" }, "原文件已保存备查。请按模板整理后重新上传。"),
+    receipt.upload_id ? receiptFacts(receipt) : null,
+    h("div", { class: "actions" },
+      h("button", { type: "button", class: "secondary", id: "dl-template", onclick: () =>
+        download(`/api/v1/templates/${$("#u-kind").value}.xlsx`, "template.xlsx").catch(reportError) },
+      "下载空白模板")),
+    findingsBlock({ findings: body.findings || [], counts: countFindings(body.findings || []) }, "问题"));
+  show(box, true);
+}
+
+function countFindings(findings) {
+  const counts = { error: 0, warning: 0, info: 0, total: findings.length };
+  for (const f of findings) counts[f.severity] = (counts[f.severity] || 0) + 1;
+  return counts;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Wiring
+
+document.addEventListener("DOMContentLoaded", () => {
+  $("#login-form").addEventListener("submit", (e) => {
+    e.preventDefault();
+    const token = $("#token").value.trim();
+    if (token) signIn(token);
+  });
+  $("#signout").addEventListener("click", () => signOut());
+  $("#bureau-filter").addEventListener("submit", (e) => {
+    e.preventDefault();
+    loadBureau().catch(reportError);
+  });
+  $("#b-export").addEventListener("click", () => {
+    const period = $("#b-period").value;
+    const region = $("#b-region").value.trim();
+    const q = new URLSearchParams({ period });
+    if (region) q.set("region", region);
+    download(`/api/v1/coverage.xlsx?${q}`, `coverage-${period}.xlsx`).catch(reportError);
+  });
+  $("#detail-close").addEventListener("click", () => show($("#detail"), false));
+  $("#upload-form").addEventListener("submit", upload);
+  $("#u-template").addEventListener("click", () => {
+    const kind = $("#u-kind").value;
+    download(`/api/v1/templates/${kind}.xlsx`, `${kind}-template.xlsx`).catch(reportError);
+  });
+  $("#u-project").addEventListener("change", () => {
+    $("#pp-project").value = $("#u-project").value;
+    loadProjectPeriod().catch(reportError);
+  });
+  $("#pp-form").addEventListener("submit", (e) => {
+    e.preventDefault();
+    loadProjectPeriod().catch(reportError);
+  });
+
+  const saved = sessionStorage.getItem(TOKEN_KEY);
+  if (saved) signIn(saved, { silent: true });
+  else showLogin();
+});

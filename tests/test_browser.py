@@ -1,0 +1,372 @@
+"""The web pages in a real browser: headless Chromium (Debian's package) driven by Playwright.
+
+The real server runs in-process (uvicorn in a background thread, on a free loopback port) over a
+local store holding one month of data: two projects in region 4403 and one in 3101, plus the
+fixture project a contractor uploads to. Each check compares what the page shows with what the
+API answers for the same query.
+
+Playwright for Python is used, not Selenium: it drives the system Chromium through
+``executable_path`` (its own browser download is never used), waits for elements by itself, and
+reports downloads as events, so a blob-URL download can be checked by its bytes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import threading
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+import golden
+from conftest import FIXTURES, TODAY
+
+# Debian's Chromium; SITEREG_CHROMIUM names another binary.
+CHROMIUM = os.environ.get("SITEREG_CHROMIUM") or ("/usr/bin/chromium" if Path("/usr/bin/chromium").exists()
+                                                   else shutil.which("chromium") or "/usr/bin/chromium")
+LAUNCH_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+               "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+INSTALL_HINT = ("Chromium is missing: the browser tests need Debian's chromium package. Install it with "
+                "`apt-get update && apt-get install -y --no-install-recommends chromium chromium-driver` "
+                "(.ci/run does this); never `playwright install`.")
+PERIOD = golden.PERIOD  # 2026-10; the server's clock says 2026-11-27, so it is also the default month
+SHOTS = os.environ.get("SITEREG_SCREENSHOT_DIR")  # set to save screenshots of the views (outside the repo)
+XSS_NAME = '<img src=x onerror="window.__xss=1">福田区某学校项目'
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    """A running sitereg with a month of data; yields (base URL, tokens by role)."""
+    import uvicorn
+
+    from sitereg.api import create_app
+    from sitereg.catalog import Catalog
+    from sitereg.settings import Settings
+    from sitereg.storage_factory import open_store
+
+    settings = Settings(data_dir=str(tmp_path_factory.mktemp("browser") / "data"))
+    store = open_store(settings)
+    app = create_app(settings, store, today=lambda: TODAY)
+    port = _free_port()
+    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=srv.run, name="sitereg-uvicorn", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not srv.started:
+        assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
+        time.sleep(0.05)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        catalog = Catalog(store)
+        project_body = json.loads((FIXTURES / "project.json").read_text(encoding="utf-8"))
+        tokens = {
+            "admin": catalog.issue_token("admin", ()),
+            "bureau": catalog.issue_token("bureau", ("4403",)),
+            "contractor": catalog.issue_token("contractor", (project_body["contractor_credit_code"],)),
+        }
+        with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {tokens['admin']}"}, timeout=60) as admin:
+            _load_month(admin)
+            assert admin.post("/api/v1/projects", json=project_body).status_code == 201
+        yield base, tokens
+    finally:
+        srv.should_exit = True
+        thread.join(timeout=10)
+
+
+def _load_month(admin: httpx.Client) -> None:
+    """As tests/test_coverage.py: A-1 (4403, government, one of two workers without a contract),
+    B-1 (4403, other, ten workers), C-1 (3101, outside the bureau's region)."""
+    base = {"investment_type": "government", "contractor_credit_code": golden.CREDIT, "dedicated_account": golden.ACCOUNT,
+            "guarantee": {"form": "cash", "amount": "1.00"}, "notice_board": True}
+    small = [golden.base(i) for i in range(1, 3)]
+    small[0].contract = None
+    big = [golden.base(i) for i in range(10, 20)]
+    for project, workers in [
+        ({**base, "code": "A-1", "name": XSS_NAME, "region_code": "440304"}, small),
+        ({**base, "code": "B-1", "name": "南山区某住宅项目", "region_code": "440305", "investment_type": "other"}, big),
+        ({**base, "code": "C-1", "name": "黄浦区某项目", "region_code": "310101"}, big[:3]),
+    ]:
+        assert admin.post("/api/v1/projects", json=project).status_code == 201
+        extra = {"roster": [], "attendance": [], "payments": [], "roster_columns": []}
+        for kind, (name, data) in golden.files(workers, extra).items():
+            r = admin.post(f"/api/v1/projects/{project['code']}/uploads", data={"kind": kind, "period": PERIOD},
+                           files={"file": (name, data)})
+            assert r.status_code == 201, r.text
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not Path(CHROMIUM).is_file():
+        pytest.fail(INSTALL_HINT + f" (looked for {CHROMIUM})", pytrace=False)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
+        try:
+            yield b
+        finally:
+            b.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(accept_downloads=True, viewport={"width": 1360, "height": 900})
+    pg = context.new_page()
+    pg.set_default_timeout(15_000)
+    errors: list[str] = []
+    pg.on("pageerror", lambda e: errors.append(str(e)))
+    yield pg
+    context.close()
+    assert not errors, f"JavaScript errors on the page: {errors}"
+
+
+def _api(server, role: str, path: str):
+    base, tokens = server
+    r = httpx.get(base + path, headers={"Authorization": f"Bearer {tokens[role]}"}, timeout=60)
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+def _sign_in(page, server, role: str) -> None:
+    base, tokens = server
+    page.goto(base + "/")
+    page.fill("#token", tokens[role])
+    page.click("#signin")
+
+
+def _pct(rate) -> str:
+    return "—" if rate is None else f"{rate * 100:.1f}%"
+
+
+def _cell(page, selector: str) -> tuple[str, str]:
+    """(percentage, numerator/denominator) shown in a rate cell."""
+    return page.inner_text(f"{selector} .pct"), page.inner_text(f"{selector} .frac")
+
+
+def test_pages_are_served_outside_the_api_guard(server):
+    base, _ = server
+    index = httpx.get(base + "/")
+    assert index.status_code == 200 and index.headers["content-type"].startswith("text/html")
+    assert "script-src 'self'" in index.headers["content-security-policy"]
+    js = httpx.get(base + "/static/app.js")
+    assert js.status_code == 200 and "javascript" in js.headers["content-type"]
+    assert js.headers["x-content-type-options"] == "nosniff"
+    assert httpx.get(base + "/static/app.css").status_code == 200
+    assert "innerHTML" not in js.text  # API values go on the page as text only
+    assert httpx.get(base + "/ui/session").status_code == 401
+    assert httpx.get(base + "/api/v1/projects").status_code == 401
+
+
+def test_bad_token_is_refused(page, server):
+    base, _ = server
+    page.goto(base + "/")
+    page.fill("#token", "not-a-token")
+    page.click("#signin")
+    page.wait_for_selector("#login-error:not([hidden])")
+    assert "令牌无效" in page.inner_text("#login-error")
+    assert page.is_hidden("#bureau") and page.is_hidden("#contractor")
+
+
+def test_bureau_dashboard_matches_the_api(page, server):
+    _sign_in(page, server, "bureau")
+    page.wait_for_selector(f"body[data-bureau-loaded='{PERIOD}']")
+    assert page.input_value("#b-period") == PERIOD  # previous month of the server's date
+    assert "监管部门" in page.inner_text("#who-role") and "4403" in page.inner_text("#who-scope")
+    assert page.is_hidden("#contractor")
+
+    api = _api(server, "bureau", f"/api/v1/coverage?period={PERIOD}")
+    totals, gov = api["totals"], api["by_investment_type"]["government"]
+    row = "#totals tr[data-scope='all']"
+    assert page.inner_text(f"{row} td[data-field='workers_active']") == str(totals["workers_active"])
+    assert page.inner_text(f"{row} td[data-field='projects']") == str(totals["projects"])
+    frac = totals["fractions"]["contract_rate"]
+    assert _cell(page, f"{row} td[data-field='contract_rate']") == (
+        _pct(totals["contract_rate"]), f"{frac['numerator']}/{frac['denominator']}")
+    assert frac["denominator"] >= 12 and totals["contract_rate"] < 1  # A-1's worker without a contract counts
+    grow = "#totals tr[data-scope='government']"
+    assert page.inner_text(f"{grow} th") == "其中政府投资工程项目"
+    assert page.inner_text(f"{grow} td[data-field='workers_active']") == str(gov["workers_active"])
+    for key in ("realname_rate", "contract_rate", "dedicated_account_rate", "full_pay_rate", "on_time_rate"):
+        f = gov["fractions"][key]
+        assert _cell(page, f"{grow} td[data-field='{key}']") == (_pct(gov[key]), f"{f['numerator']}/{f['denominator']}")
+    # A-1's worker without a contract is due by 2026-11-30, after the server's date: on-time is not judged yet.
+    assert gov["on_time_rate"] is None and page.inner_text(f"{grow} td[data-field='on_time_rate'] .pct") == "—"
+    assert page.inner_text(f"{grow} td[data-field='contract_rate'] .pct") == "50.0%"
+
+    # The project table: only the bureau's region, and a click on a header sorts it.
+    visible = {p["code"] for p in _api(server, "bureau", "/api/v1/projects")["projects"]}
+    codes = page.eval_on_selector_all("#projects tbody tr", "rows => rows.map(r => r.dataset.project)")
+    assert set(codes) == visible and {"A-1", "B-1"} <= set(codes) and "C-1" not in codes
+    assert all(code != "C-1" for code in codes)
+    headers = page.eval_on_selector_all("#projects thead th", "ths => ths.map(t => t.innerText.replace(/[▲▼]/g, '').trim())")
+    assert headers == ["项目编码", "项目名称", "区划", "投资类型", "在场人数", "实名制覆盖率", "劳动合同签订率", "专户代发率",
+                       "足额发放率", "按时发放率", "欠薪风险金额"]
+    # A user-typed name is shown as text, never parsed as HTML.
+    assert page.inner_text("#projects tr[data-project='A-1'] td[data-field='name']") == XSS_NAME
+    assert page.locator("#projects img").count() == 0 and page.evaluate("window.__xss") is None
+
+    by_workers = {p["project"]: p["workers_active"] for p in api["projects"]}
+    page.click("#projects th[data-key='workers_active']")
+    shown = page.eval_on_selector_all("#projects tbody tr", "rows => rows.map(r => r.dataset.project)")
+    with_data = [c for c in shown if c in by_workers]
+    assert with_data == sorted(by_workers, key=lambda c: (by_workers[c], c))
+    assert page.get_attribute("#projects th[data-key='workers_active']", "aria-sort") == "ascending"
+    page.click("#projects th[data-key='workers_active']")
+    shown = [c for c in page.eval_on_selector_all("#projects tbody tr", "rows => rows.map(r => r.dataset.project)")
+             if c in by_workers]
+    assert shown == sorted(by_workers, key=lambda c: (-by_workers[c], c))
+    assert page.get_attribute("#projects th[data-key='workers_active']", "aria-sort") == "descending"
+    page.click("#projects th[data-key='contract_rate']")
+    first = page.get_attribute("#projects tbody tr:first-child", "data-project")
+    assert first == "A-1"  # 50% sorts before 100%
+
+    # The trend: 12 months on the axis, points where there is data, values as the API's.
+    trend = _api(server, "bureau", f"/api/v1/coverage?period_from=2025-11&period_to={PERIOD}")["trend"]
+    assert [t["period"] for t in trend] == [PERIOD]
+    ticks = page.eval_on_selector_all("svg#trend text.tick", "ts => ts.map(t => t.textContent)")
+    assert "2025-11" in ticks and PERIOD in ticks
+    points = page.locator(f"svg#trend circle[data-period='{PERIOD}']")
+    assert points.count() == 4
+    contract_point = page.get_attribute(f"svg#trend circle[data-period='{PERIOD}'][data-series='contract_rate']", "data-value")
+    assert float(contract_point) == trend[0]["contract_rate"]
+    assert page.locator("#trend-legend li").all_inner_texts() == ["实名制覆盖率", "劳动合同签订率", "专户代发率", "足额发放率"]
+
+    # The risk list, in the API's order, with its error counts.
+    risks = _api(server, "bureau", f"/api/v1/risks?period={PERIOD}")["projects"]
+    shown = page.eval_on_selector_all("#risks tbody tr", "rows => rows.map(r => r.dataset.project)")
+    assert shown == [r["project"] for r in risks]
+    a = next(r for r in risks if r["project"] == "A-1")
+    assert page.inner_text("#risks tr[data-project='A-1'] td[data-field='errors']") == str(a["errors"])
+    assert "NO_CONTRACT" in page.get_attribute("#risks tr[data-project='A-1'] .chip", "title")
+
+    if SHOTS:
+        page.screenshot(path=f"{SHOTS}/sitereg-bureau.png", full_page=True)
+
+    # Drill-down: a click on a project shows its findings and its coverage.
+    page.click("#projects tr[data-project='A-1'] td[data-field='project']")
+    page.wait_for_selector("#detail-body[data-project='A-1'] table.findings")
+    findings = _api(server, "bureau", f"/api/v1/projects/A-1/periods/{PERIOD}/findings")
+    rules = page.eval_on_selector_all("#detail-body table.findings tbody tr", "rows => rows.map(r => r.dataset.rule)")
+    assert rules == [f["rule"] for f in findings["findings"]] and "NO_CONTRACT" in rules
+    worker = page.inner_text("#detail-body tr[data-rule='NO_CONTRACT'] td[data-field='worker']")
+    assert "********" in worker  # masked, as the API sends it
+    assert "劳动合同" in page.inner_text("#detail-body tr[data-rule='NO_CONTRACT'] td[data-field='message']")  # zh, whatever the browser's locale
+    assert page.inner_text("#detail-body table.coverage td[data-field='contract_rate'] .frac") == "1/2"
+    assert "A-1" in page.inner_text("#detail-title")
+    if SHOTS:
+        page.screenshot(path=f"{SHOTS}/sitereg-bureau-detail.png", full_page=True)
+
+    # The export is fetched with the token and saved through a blob URL.
+    with page.expect_download() as info:
+        page.click("#b-export")
+    saved = Path(info.value.path())
+    assert info.value.suggested_filename == "coverage.xlsx" and saved.read_bytes()[:2] == b"PK"
+
+    # A region prefix narrows everything to it.
+    page.fill("#b-region", "440305")
+    page.click("#b-load")
+    page.wait_for_selector("#b-status:has-text('440305')")
+    codes = page.eval_on_selector_all("#projects tbody tr", "rows => rows.map(r => r.dataset.project)")
+    assert "A-1" not in codes and "B-1" in codes
+
+    page.click("#signout")
+    page.wait_for_selector("#login:not([hidden])")
+    assert page.evaluate("sessionStorage.getItem('sitereg.token')") is None
+
+
+def test_contractor_uploads_and_sees_its_receipt(page, server):
+    _sign_in(page, server, "contractor")
+    page.wait_for_selector("#contractor:not([hidden])")
+    assert page.is_hidden("#bureau")
+    code = "XM-440305-2026-001"
+    codes = page.eval_on_selector_all("#c-projects tbody tr", "rows => rows.map(r => r.dataset.project)")
+    assert codes == [code]  # only its own project
+    assert page.evaluate("sessionStorage.getItem('sitereg.token')") == server[1]["contractor"]
+
+    page.select_option("#u-project", code)
+    page.select_option("#u-kind", "roster")
+    page.fill("#u-period", PERIOD)
+    page.set_input_files("#u-file", str(FIXTURES / "roster.xlsx"))
+    page.click("#u-submit")
+    page.wait_for_selector("#receipt:not([hidden]) table.findings")
+    fact = lambda key: page.inner_text(f"#receipt [data-field='{key}'] dd")  # noqa: E731
+    assert fact("rows_total") == "41" and fact("rows_rejected") == "4" and fact("rows_accepted") == "37"
+    upload_id = page.get_attribute("#receipt", "data-upload-id")
+    report = _api(server, "contractor", f"/api/v1/uploads/{upload_id}/report")
+    assert fact("errors") == str(report["receipt"]["errors"])
+    rows = page.eval_on_selector_all("#receipt table.findings td[data-field='row']", "tds => tds.map(t => t.textContent)")
+    assert len(rows) == len(report["findings"])
+    assert [r for r in rows if r.isdigit()] == [str(f["row"]) for f in report["findings"] if f["row"] is not None]
+    assert any(r.isdigit() for r in rows)
+
+    with page.expect_download() as info:
+        page.click("#dl-report")
+    assert info.value.suggested_filename.endswith(".xlsx") and Path(info.value.path()).read_bytes()[:2] == b"PK"
+    with page.expect_download() as info:
+        page.click("#dl-template")
+    assert info.value.suggested_filename == "roster-template.xlsx"
+
+    # The project-period panel follows the upload: its findings and coverage.
+    page.wait_for_selector(f"#pp-body[data-project='{code}'][data-period='{PERIOD}'] .findings-block")
+    period = _api(server, "contractor", f"/api/v1/projects/{code}/periods/{PERIOD}/findings")
+    assert page.locator("#pp-body table.findings tbody tr").count() == len(period["findings"])
+    assert page.locator("#pp-body table.coverage").count() == 1
+    if SHOTS:
+        page.screenshot(path=f"{SHOTS}/sitereg-contractor.png", full_page=True)
+
+    # An unreadable file: 422, its detail and findings shown.
+    page.set_input_files("#u-file", str(FIXTURES / "not_a_spreadsheet.xlsx"))
+    page.click("#u-submit")
+    page.wait_for_selector("#unreadable-detail")
+    assert page.inner_text("#unreadable-detail").strip() not in ("", "—")
+    assert page.locator("#receipt table.findings tbody tr").count() >= 1
+
+
+def test_token_survives_a_reload_but_not_a_sign_out(page, server):
+    _sign_in(page, server, "admin")
+    page.wait_for_selector("body[data-bureau-loaded]")
+    assert page.is_visible("#bureau") and page.is_visible("#contractor")  # an admin sees both
+    page.reload()
+    page.wait_for_selector("body[data-bureau-loaded]")
+    assert page.inner_text("#who-role") == "管理员"
+    page.click("#signout")
+    page.reload()
+    page.wait_for_selector("#login:not([hidden])")
+    assert page.is_hidden("#bureau")
+
+
+
+def test_trend_chart_joins_consecutive_months_and_leaves_gaps(page, server):
+    """The chart's drawing on its own, with months the fixture data does not have."""
+    base, _ = server
+    page.goto(base + "/")
+
+    def month(period, rate):
+        keys = ("realname_rate", "contract_rate", "dedicated_account_rate", "full_pay_rate")
+        return {"period": period, **{k: rate for k in keys},
+                "fractions": {k: {"numerator": int(rate * 4), "denominator": 4} for k in keys}}
+
+    trend = [month("2026-06", 1.0), month("2026-08", 0.5), month("2026-09", 0.75)]
+    page.evaluate("([t, a, b]) => renderTrend(t, a, b)", [trend, "2025-11", PERIOD])
+    for key in ("realname_rate", "contract_rate", "dedicated_account_rate", "full_pay_rate"):
+        group = f"svg#trend g[data-series='{key}']"
+        assert page.locator(f"{group} circle").count() == 3
+        assert page.locator(f"{group} polyline").count() == 1  # 08-09 joined; 06 alone; no line across 07
+        assert page.get_attribute(f"{group} polyline", "points").count(",") == 2
+    assert page.locator("svg#trend text.tick").count() == 12 + 5
+    title = page.text_content("svg#trend circle[data-period='2026-08'][data-series='contract_rate'] title")
+    assert title == "2026-08 劳动合同签订率 50.0%（2/4）"
+    if SHOTS:
+        page.evaluate("document.querySelector('#bureau').hidden = false")
+        page.locator("#trend-box").screenshot(path=f"{SHOTS}/sitereg-trend.png")
