@@ -200,8 +200,8 @@ def test_bureau_dashboard_matches_the_api(page, server):
     for key in ("realname_rate", "contract_rate", "dedicated_account_rate", "full_pay_rate", "on_time_rate"):
         f = gov["fractions"][key]
         assert _cell(page, f"{grow} td[data-field='{key}']") == (_pct(gov[key]), f"{f['numerator']}/{f['denominator']}")
-    # A-1's worker without a contract is due by 2026-11-30, after the server's date: on-time is not judged yet.
-    assert gov["on_time_rate"] is None and page.inner_text(f"{grow} td[data-field='on_time_rate'] .pct") == "—"
+    # On-time pay is judged per deadline: A-1's contracted worker was due 2026-11-15, before the server's date.
+    assert gov["on_time_rate"] == 1.0 and page.inner_text(f"{grow} td[data-field='on_time_rate'] .pct") == "100.0%"
     assert page.inner_text(f"{grow} td[data-field='contract_rate'] .pct") == "50.0%"
 
     # The project table: only the bureau's region, and a click on a header sorts it.

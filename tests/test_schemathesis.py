@@ -7,9 +7,9 @@ import json
 import tempfile
 
 import schemathesis
-from conftest import FIXTURES, TODAY
 from hypothesis import HealthCheck, settings
 
+from conftest import FIXTURES, TODAY
 from sitereg.api import create_app
 from sitereg.catalog import Catalog, Project
 from sitereg.settings import Settings

@@ -81,20 +81,14 @@ def findings(store: ObjectStore, settings: Settings, project: Project, period: s
     return pl.concat([*parts, cross], how="diagonal_relaxed")
 
 
-# A date after every deadline: snapshots count on-time pay as if the deadline had passed and
-# keep the deadline, so a reader can tell whether it has (see coverage_rows).
-_AFTER_ALL = dt.date(9999, 12, 31)
-
-
 def coverage_counts(store: ObjectStore, project: Project, period: str, today: dt.date) -> dict:
     """Numerators, denominators and the five systems of one project-period, from its current tables."""
     t, current = load(store, project.code, period)
     prepared = prepare(t, period, project.dedicated_account, today)
     counts = cov.counts(prepared, today)
-    deadline = prepared.workers.get_column("deadline").max() if prepared.workers.height else None
     counts.update(
         project=project.code, period=period, region_code=project.region_code, investment_type=project.investment_type,
-        deadline=deadline,
+        on_time_by_deadline=cov.on_time_groups(prepared),
         five_realname=t.roster.height > 0,
         five_dedicated_account=bool(project.dedicated_account) and counts["dedicated_count"] > 0,
         five_guarantee=project.guarantee is not None,
@@ -107,8 +101,8 @@ def coverage_counts(store: ObjectStore, project: Project, period: str, today: dt
 def coverage_json(row: dict, today: dt.date) -> dict:
     """The Coverage object of api.md for one snapshot or live row."""
     row = dict(row)
-    if row.get("deadline") is not None and today <= row["deadline"]:
-        row["on_time_n"] = row["on_time_d"] = 0  # before the deadline on-time pay is not yet judged
+    # On-time pay is judged only for workers whose deadline has passed by ``today``.
+    row["on_time_n"], row["on_time_d"] = cov.on_time_as_of(row.get("on_time_by_deadline"), today)
     out = {"project": row["project"], "period": row["period"], **cov.rates(row)}
     out["five_systems"] = {k: bool(row[f"five_{k}"]) for k in ("realname", "dedicated_account", "guarantee",
                                                                  "bank_payroll", "notice_board")}
@@ -116,7 +110,7 @@ def coverage_json(row: dict, today: dt.date) -> dict:
 
 
 def snapshot_coverage(store: ObjectStore, project: Project, period: str) -> None:
-    row = coverage_counts(store, project, period, _AFTER_ALL)
+    row = coverage_counts(store, project, period, dt.date.today())  # on-time pay is re-judged on read
     tables.write(store, f"derived/coverage/project={project.code}/period={period}.parquet", pl.DataFrame([row]))
 
 

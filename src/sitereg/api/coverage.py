@@ -40,9 +40,8 @@ def _periods(period: str | None, period_from: str | None, period_to: str | None)
 def _summary(rows: pl.DataFrame, today, first: str, last: str) -> dict[str, Any]:
     """Summed counts over a set of project-periods as a Coverage-like object."""
     summed = cov.sum_counts(rows)
-    deadline = rows.get_column("deadline").max() if rows.height and "deadline" in rows.columns else None
-    if first == last and deadline is not None and today <= deadline:
-        summed["on_time_n"] = summed["on_time_d"] = 0
+    groups = [g for gs in rows.get_column("on_time_by_deadline").to_list() for g in gs or []] if rows.height else []
+    summed["on_time_n"], summed["on_time_d"] = cov.on_time_as_of(groups, today)
     out = {"projects": rows.select("project").n_unique() if rows.height else 0, **cov.rates(summed)}
     out["five_systems"] = {k: int(rows.get_column(f"five_{k}").sum()) if rows.height else 0 for k in FIVE}
     return out

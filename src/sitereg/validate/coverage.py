@@ -56,6 +56,20 @@ def counts(p: Prepared, today: dt.date) -> dict[str, int]:
     return {k: int(row[k] or 0) for k in COUNT_COLUMNS}
 
 
+def on_time_groups(p: Prepared) -> list[dict[str, Any]] | None:
+    """On-time pay per pay deadline: kept with a snapshot, so whoever reads it later judges only
+    the workers whose deadline has passed by then."""
+    w = p.workers.filter((c("days") > 0) & c("has_expected"))
+    groups = w.group_by("deadline").agg(n=(c("paid_own_on_time_fen") >= c("expected_fen")).sum(), d=pl.len())
+    out = [{"deadline": g["deadline"], "n": int(g["n"]), "d": int(g["d"])} for g in groups.sort("deadline").iter_rows(named=True)]
+    return out or None  # None, not [], so snapshot columns keep one type when concatenated
+
+
+def on_time_as_of(groups: list[dict[str, Any]] | None, today: dt.date) -> tuple[int, int]:
+    due = [g for g in groups or [] if g["deadline"] is not None and today > g["deadline"]]
+    return sum(g["n"] for g in due), sum(g["d"] for g in due)
+
+
 def _rate(num: int, den: int) -> float | None:
     return None if den == 0 else round(num / den, 6)
 
