@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import sys
@@ -81,6 +82,26 @@ def project(client, admin, project_body):
 @pytest.fixture
 def contractor(tokens, project_body):
     return tokens.issue("contractor", project_body["contractor_credit_code"])
+
+
+@contextlib.contextmanager
+def service(tmp_path, project_body=None, today=None, **settings_kw):
+    """A client on its own store with the given settings, an admin token, and the project
+    registered when a body is given: for tests that need other settings than the defaults."""
+    from litestar.testing import TestClient
+
+    from sitereg.api import create_app
+    from sitereg.catalog import Catalog
+    from sitereg.settings import Settings
+    from sitereg.storage_factory import open_store
+
+    settings = Settings(data_dir=str(tmp_path / "svc"), **settings_kw)
+    store = open_store(settings)
+    admin = {"Authorization": "Bearer " + Catalog(store).issue_token("admin", ())}
+    with TestClient(create_app(settings, store, today=today or (lambda: TODAY))) as client:
+        if project_body is not None:
+            assert client.post("/api/v1/projects", json=project_body, headers=admin).status_code == 201
+        yield client, admin
 
 
 def upload(client, headers, code, kind, period, name, data=None):

@@ -8,6 +8,7 @@ import io
 import openpyxl
 
 import golden
+from conftest import service
 from ruleharness import ACCOUNT, ID_B, PERIOD, TODAY, WORKDAYS, attendance_rows, contract_row, payment_row, roster_row, tables_of
 from sitereg.validate import coverage as cov
 from sitereg.validate.crosscheck import prepare
@@ -126,21 +127,10 @@ def test_on_time_is_judged_per_deadline_when_read(tmp_path):
     """A snapshot written before the deadline is judged again when read after it."""
     import datetime as dt
 
-    from litestar.testing import TestClient
-
-    from sitereg.api import create_app
-    from sitereg.catalog import Catalog
-    from sitereg.settings import Settings
-    from sitereg.storage_factory import open_store
-
-    settings = Settings(data_dir=str(tmp_path / "d"))
-    store = open_store(settings)
-    catalog = Catalog(store)
-    admin = {"Authorization": "Bearer " + catalog.issue_token("admin", ())}
     day = {"today": dt.date(2026, 11, 5)}
     project = {"code": "T-1", "name": "x", "region_code": "440304", "investment_type": "other",
                "contractor_credit_code": golden.CREDIT, "dedicated_account": golden.ACCOUNT}
-    with TestClient(create_app(settings, store, today=lambda: day["today"])) as client:
+    with service(tmp_path, today=lambda: day["today"]) as (client, admin):
         _load_month(client, admin, project, [golden.base(1), golden.base(2)])
         before = client.get(f"/api/v1/coverage?period={PERIOD}", headers=admin).json()["totals"]
         assert before["on_time_rate"] is None and before["full_pay_rate"] == 1.0

@@ -8,7 +8,7 @@ import zipfile
 import openpyxl
 import pytest
 
-from conftest import upload
+from conftest import service, upload
 
 
 def _xlsx_with(extra: dict[str, bytes]) -> bytes:
@@ -48,18 +48,7 @@ CASES = [
 
 @pytest.mark.parametrize(("name", "data", "code", "hint"), CASES, ids=[c[0] for c in CASES])
 def test_hostile_file_is_a_coded_finding_and_kept(tmp_path, project_body, name, data, code, hint):
-    from litestar.testing import TestClient
-
-    from sitereg.api import create_app
-    from sitereg.catalog import Catalog
-    from sitereg.settings import Settings
-    from sitereg.storage_factory import open_store
-
-    settings = Settings(data_dir=str(tmp_path / "d"), max_xml_bytes=50_000_000)
-    store = open_store(settings)
-    admin = {"Authorization": "Bearer " + Catalog(store).issue_token("admin", ())}
-    with TestClient(create_app(settings, store)) as client:
-        client.post("/api/v1/projects", json=project_body, headers=admin)
+    with service(tmp_path, project_body, max_xml_bytes=50_000_000) as (client, admin):
         r = upload(client, admin, project_body["code"], "roster", "2026-10", name, data)
         assert r.status_code == 422, r.text
         body = r.json()

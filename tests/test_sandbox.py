@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import upload
+from conftest import service, upload
 
 
 @pytest.mark.parametrize(("limits", "code"), [
@@ -12,18 +12,7 @@ from conftest import upload
     ({"reader_seconds": 0.001}, ("FILE_TOO_LARGE",)),
 ])
 def test_reader_failure_is_a_finding_and_the_service_carries_on(tmp_path, project_body, limits, code):
-    from litestar.testing import TestClient
-
-    from sitereg.api import create_app
-    from sitereg.catalog import Catalog
-    from sitereg.settings import Settings
-    from sitereg.storage_factory import open_store
-
-    settings = Settings(data_dir=str(tmp_path / "d"), **limits)
-    store = open_store(settings)
-    admin = {"Authorization": "Bearer " + Catalog(store).issue_token("admin", ())}
-    with TestClient(create_app(settings, store)) as client:
-        client.post("/api/v1/projects", json=project_body, headers=admin)
+    with service(tmp_path, project_body, **limits) as (client, admin):
         r = upload(client, admin, project_body["code"], "roster", "2026-10", "roster.xlsx")
         assert r.status_code == 422 and r.json()["code"] in code
         assert client.get(f"/api/v1/uploads/{r.json()['upload_id']}/original", headers=admin).status_code == 200

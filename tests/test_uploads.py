@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from conftest import FIXTURES, upload
+from conftest import FIXTURES, service, upload
 
 MANIFEST = json.loads((FIXTURES / "manifest.json").read_text(encoding="utf-8"))
 READABLE = [f for f in MANIFEST["files"] if f["rows_total"]]
@@ -114,36 +114,14 @@ def test_bad_form_fields_are_4xx_with_codes(client, project, contractor):
 
 
 def test_upload_over_the_size_limit_is_413(tmp_path, project_body):
-    from litestar.testing import TestClient
-
-    from sitereg.api import create_app
-    from sitereg.catalog import Catalog
-    from sitereg.settings import Settings
-    from sitereg.storage_factory import open_store
-
-    settings = Settings(data_dir=str(tmp_path / "d"), max_upload_bytes=20_000)
-    store = open_store(settings)
-    admin = {"Authorization": "Bearer " + Catalog(store).issue_token("admin", ())}
-    with TestClient(create_app(settings, store)) as c:
-        assert c.post("/api/v1/projects", json=project_body, headers=admin).status_code == 201
+    with service(tmp_path, project_body, max_upload_bytes=20_000) as (c, admin):
         r = upload(c, admin, project_body["code"], "roster", PERIOD, "roster.xlsx")
         assert r.status_code == 413
         assert r.json()["code"] == "FILE_TOO_LARGE"
 
 
 def test_counts_stay_complete_when_the_list_is_capped(tmp_path, project_body):
-    from litestar.testing import TestClient
-
-    from sitereg.api import create_app
-    from sitereg.catalog import Catalog
-    from sitereg.settings import Settings
-    from sitereg.storage_factory import open_store
-
-    settings = Settings(data_dir=str(tmp_path / "d"), report_limit=2)
-    store = open_store(settings)
-    admin = {"Authorization": "Bearer " + Catalog(store).issue_token("admin", ())}
-    with TestClient(create_app(settings, store)) as c:
-        c.post("/api/v1/projects", json=project_body, headers=admin)
+    with service(tmp_path, project_body, report_limit=2) as (c, admin):
         up = upload(c, admin, project_body["code"], "roster", PERIOD, "roster.xlsx").json()
         report = c.get(up["report"], headers=admin).json()
     assert len(report["findings"]) == 2 and report["truncated"] is True
