@@ -595,3 +595,14 @@ def test_local_two_instances_concurrent_create(tmp_path: Path) -> None:
     for t in threads:
         t.join()
     assert sorted(outcomes) == ["exists"] * 7 + ["ok"]
+
+
+def test_versions_change_when_an_object_is_replaced(store):
+    store.put("v/a", b"one")
+    store.put("v/b", b"two")
+    first = store.versions("v/")
+    assert sorted(first) == ["v/a", "v/b"] == store.list("v/")
+    assert store.versions("v/") == first
+    store.put("v/a", b"one, replaced")
+    second = store.versions("v/")
+    assert second["v/a"] != first["v/a"] and second["v/b"] == first["v/b"]

@@ -24,7 +24,7 @@ import msgspec
 import polars as pl
 
 from sitereg import tables
-from sitereg.catalog import PERIOD, Catalog, Project
+from sitereg.catalog import PERIOD, Catalog, Project, mark_period
 from sitereg.settings import Settings
 from sitereg.storage import AlreadyExists, NotFound, ObjectStore
 from sitereg.validate import checks as ck
@@ -233,6 +233,7 @@ def _process(store: ObjectStore, batch: Batch, projects: dict[str, Project], tod
         for (project, period), part in accepted.group_by("project", "period", maintain_order=True):
             tables.write(store, f"tables/bank/project={project}/period={period}/batch={batch.batch_id}.parquet",
                          part.drop("project").with_columns(upload_id=pl.lit(batch.batch_id), source=pl.lit("bank")))
+            mark_period(store, project, period)
     kept = set(accepted.get_column("__row__").to_list()) | duplicates if accepted is not None else set()
     return _receipt(batch, raw, found, kept, duplicates)
 

@@ -113,6 +113,7 @@ class Catalog:
 
     def __init__(self, store: ObjectStore) -> None:
         self.store = store
+        self._projects: dict[str, Project] = {}
 
     # -- projects
     def create_project(self, project: Project) -> bool:
@@ -131,8 +132,12 @@ class Catalog:
             return None
 
     def projects(self) -> list[Project]:
-        keys = self.store.list("meta/projects/")
-        return [msgspec.json.decode(self.store.get(k), type=Project) for k in keys if k.endswith(".json")]
+        """Every project. Project records are write-once, so each is read from the store once."""
+        keys = [k for k in self.store.list("meta/projects/") if k.endswith(".json")]
+        for key in keys:
+            if key not in self._projects:
+                self._projects[key] = msgspec.json.decode(self.store.get(key), type=Project)
+        return [self._projects[k] for k in keys]
 
     # -- tokens
     def issue_token(self, role: str, scope: tuple[str, ...], label: str | None = None) -> str:
@@ -173,6 +178,8 @@ class Catalog:
         """Make an upload findable by hash and, when accepted, current (its marker is the last write)."""
         if receipt.status == "accepted":
             self.store.put(f"index/{receipt.kind}/project={receipt.project}/period={receipt.period}/{receipt.upload_id}", b"")
+            if receipt.kind in ("attendance", "payments"):
+                mark_period(self.store, receipt.project, receipt.period)
         self.store.put(self.dedupe_key(receipt.project, receipt.kind, receipt.period, receipt.sha256),
                        msgspec.json.encode({"upload_id": receipt.upload_id}))
 
@@ -195,6 +202,16 @@ class Catalog:
             if earlier:
                 return max(earlier)[1]
         return None
+
+
+def mark_period(store: ObjectStore, project: str, period: str) -> None:
+    """Note that a project has attendance or payments in a month, so cross-project checks list
+    one month's projects instead of every upload ever made."""
+    store.put(f"byperiod/period={period}/project={project}", b"")
+
+
+def projects_in_period(store: ObjectStore, period: str) -> list[str]:
+    return [key.rsplit("/", 1)[1].removeprefix("project=") for key in store.list(f"byperiod/period={period}/")]
 
 
 def new_upload_id(now: dt.datetime | None = None) -> str:

@@ -6,13 +6,14 @@ Used by the upload pipeline (re-check after every change) and by the read endpoi
 from __future__ import annotations
 
 import datetime as dt
+import threading
 
 import polars as pl
 
 from sitereg import tables
-from sitereg.catalog import Catalog, Project
+from sitereg.catalog import Catalog, Project, projects_in_period
 from sitereg.settings import Settings
-from sitereg.storage import ObjectStore
+from sitereg.storage import NotFound, ObjectStore
 from sitereg.validate import coverage as cov
 from sitereg.validate.crosscheck import PeriodTables, cross_findings, overlaps, prepare
 
@@ -51,16 +52,7 @@ def load(store: ObjectStore, project: str, period: str) -> tuple[PeriodTables, d
 
 def other_projects(store: ObjectStore, project: str, period: str) -> dict[str, PeriodTables]:
     """Attendance and payments of every other project in the same period (for cross-project checks)."""
-    codes = set()
-    for kind in ("attendance", "payments"):
-        for key in store.list(f"index/{kind}/"):
-            parts = key.split("/")
-            if parts[3] == f"period={period}":
-                codes.add(parts[2].removeprefix("project="))
-    for key in store.list("tables/bank/"):
-        parts = key.split("/")
-        if parts[3] == f"period={period}":
-            codes.add(parts[2].removeprefix("project="))
+    codes = set(projects_in_period(store, period))
     codes.discard(project)
     return {code: load(store, code, period)[0] for code in sorted(codes)}
 
@@ -111,10 +103,55 @@ def coverage_json(row: dict, today: dt.date) -> dict:
 
 def snapshot_coverage(store: ObjectStore, project: Project, period: str) -> None:
     row = coverage_counts(store, project, period, dt.date.today())  # on-time pay is re-judged on read
-    tables.write(store, f"derived/coverage/project={project.code}/period={period}.parquet", pl.DataFrame([row]))
+    tables.write(store, snapshot_key(project.code, period), pl.DataFrame([row]))
 
 
-def coverage_rows(store: ObjectStore) -> pl.DataFrame:
-    """Every project-period's snapshot row (one per stored snapshot)."""
-    frames = [tables.read(store, key) for key in store.list("derived/coverage/")]
-    return pl.concat(frames, how="diagonal_relaxed") if frames else pl.DataFrame()
+def snapshot_key(project: str, period: str) -> str:
+    # Period first: a region view lists one month's snapshots, not every month's.
+    return f"derived/coverage/period={period}/project={project}.parquet"
+
+
+def months(first: str, last: str) -> list[str]:
+    y, m = int(first[:4]), int(first[5:7])
+    out = []
+    while f"{y:04d}-{m:02d}" <= last:
+        out.append(f"{y:04d}-{m:02d}")
+        y, m = (y + 1, 1) if m == 12 else (y, m + 1)
+    return out
+
+
+class SnapshotCache:
+    """Coverage snapshot rows of whole months, kept in memory; each read lists the month's
+    snapshots with their versions and re-reads only those that changed, so several API
+    processes over one store stay correct without telling each other anything."""
+
+    def __init__(self, store: ObjectStore) -> None:
+        self.store = store
+        self._rows: dict[str, tuple[str, dict]] = {}
+        self._frames: dict[str, tuple[int, pl.DataFrame]] = {}
+        self._lock = threading.Lock()
+
+    def rows(self, first: str, last: str) -> pl.DataFrame:
+        frames = [f for month in months(first, last) if (f := self._month(month)).height]
+        return pl.concat(frames, how="diagonal_relaxed") if frames else pl.DataFrame()
+
+    def _month(self, month: str) -> pl.DataFrame:
+        versions = self.store.versions(f"derived/coverage/period={month}/")
+        signature = hash(tuple(sorted(versions.items())))
+        with self._lock:
+            cached = self._frames.get(month)
+            if cached is not None and cached[0] == signature:
+                return cached[1]
+        for key, version in versions.items():
+            hit = self._rows.get(key)
+            if hit is None or hit[0] != version:
+                try:
+                    row = tables.read(self.store, key).row(0, named=True)
+                except NotFound:
+                    continue  # replaced while we listed; the next read sees the new one
+                self._rows[key] = (version, row)
+        rows = [self._rows[k][1] for k in sorted(versions) if k in self._rows]
+        frame = pl.DataFrame(rows, infer_schema_length=None) if rows else pl.DataFrame()
+        with self._lock:
+            self._frames[month] = (signature, frame)
+        return frame

@@ -22,6 +22,7 @@ from sitereg.api.projects import ProjectController
 from sitereg.api.uploads import UploadController
 from sitereg.api.web import web_routes
 from sitereg.catalog import Catalog
+from sitereg.period import SnapshotCache
 from sitereg.settings import Settings
 from sitereg.storage import ObjectStore, StoreUnavailable
 from sitereg.storage_factory import open_store
@@ -74,4 +75,5 @@ def create_app(settings: Settings, store: ObjectStore | None = None,
     app.state.store = store
     app.state.today = today
     app.state.catalog = Catalog(store)
+    app.state.snapshots = SnapshotCache(store)
     return app

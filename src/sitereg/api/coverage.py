@@ -61,9 +61,9 @@ class CoverageController(Controller):
         projects = {p.code: p for p in catalog.projects() if principal.sees(p)
                     and (region is None or p.region_code.startswith(region))
                     and (investment_type is None or p.investment_type == investment_type)}
-        rows = period_mod.coverage_rows(request.app.state.store)
+        rows = request.app.state.snapshots.rows(first, last)
         if rows.height:
-            rows = rows.filter(pl.col("project").is_in(list(projects)) & pl.col("period").is_between(pl.lit(first), pl.lit(last)))
+            rows = rows.filter(pl.col("project").is_in(list(projects)))
         return rows, projects
 
     @get("/coverage", operation_id="getRegionCoverage", sync_to_thread=True)

@@ -76,6 +76,11 @@ class ObjectStore(Protocol):
 
     def exists(self, key: str) -> bool: ...
 
+    def versions(self, prefix: str) -> dict[str, str]:
+        """Every key under ``prefix`` with a token that changes whenever the object is replaced
+        (local: mtime and size; S3: the ETag), so readers can cache what did not change."""
+        ...
+
     def list(self, prefix: str) -> list[str]:
         """Every key under ``prefix`` (recursive), sorted ascending.
 

@@ -145,16 +145,13 @@ class LocalStore:
         except OSError as exc:
             raise _os_error(key, exc) from exc
 
-    def list(self, prefix: str) -> list[str]:
+    def _walk(self, prefix: str):
+        """(key, path) of every object under ``prefix``; temp files and escaping links skipped."""
         norm = normalize_prefix(prefix)
-        if norm:
-            base = self._path(norm[:-1])
-        else:
-            base = self.root
-        keys: list[str] = []
+        base = self._path(norm[:-1]) if norm else self.root
         try:
             if not base.is_dir():
-                return []
+                return
             for dirpath, dirnames, filenames in os.walk(base, followlinks=False):
                 here = Path(dirpath)
                 if here == self.root:
@@ -166,11 +163,24 @@ class LocalStore:
                         target = full.resolve()
                         if not target.is_relative_to(self.root) or not target.is_file():
                             continue
-                    keys.append("/".join((*rel_dir.parts, name)))
+                    yield "/".join((*rel_dir.parts, name)), full
         except OSError as exc:
             raise StoreUnavailable(f"cannot list {self.describe()}: {exc}") from exc
-        keys.sort()
-        return keys
+
+    def list(self, prefix: str) -> list[str]:
+        return sorted(key for key, _ in self._walk(prefix))
+
+    def versions(self, prefix: str) -> dict[str, str]:
+        out = {}
+        try:
+            for key, path in self._walk(prefix):
+                st = path.stat()
+                out[key] = f"{st.st_mtime_ns}:{st.st_size}:{st.st_ino}"
+        except FileNotFoundError:
+            return self.versions(prefix)  # replaced while listing: list again
+        except OSError as exc:
+            raise StoreUnavailable(f"cannot list {self.describe()}: {exc}") from exc
+        return out
 
     def check(self) -> None:
         root = self.root

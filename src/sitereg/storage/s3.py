@@ -288,6 +288,18 @@ class S3Store:
 
         return self._call("list", collect, norm or None)
 
+    def versions(self, prefix: str) -> dict[str, str]:
+        norm = normalize_prefix(prefix)
+
+        def collect() -> dict[str, str]:
+            return {
+                obj.object_name: obj.etag or ""
+                for obj in self._client.list_objects(self.bucket, prefix=norm or None, recursive=True)
+                if obj.object_name and not obj.is_dir and not obj.object_name.endswith("/")
+            }
+
+        return self._call("list", collect, norm or None)
+
     def check(self) -> None:
         try:
             found = self._probe.bucket_exists(self.bucket)
