@@ -61,13 +61,25 @@ def findings(store: ObjectStore, settings: Settings, project: Project, period: s
     """Every current finding of the project-period: per-file ones of the current uploads, then
     the cross-file and cross-project ones computed from the current tables."""
     t, current = load(store, project.code, period)
+    return _findings(store, settings, project, period, today, t, current, prepare(t, period, project.dedicated_account, today))
+
+
+def evaluate(store: ObjectStore, settings: Settings, project: Project, period: str, today: dt.date) -> tuple[pl.DataFrame, dict]:
+    """Findings and coverage counts of a project-period from one load of its tables (the re-check
+    after every upload or batch)."""
+    t, current = load(store, project.code, period)
+    prepared = prepare(t, period, project.dedicated_account, today)
+    return (_findings(store, settings, project, period, today, t, current, prepared),
+            _counts(project, period, today, t, prepared))
+
+
+def _findings(store, settings, project, period, today, t: PeriodTables, current: dict[str, str], prepared) -> pl.DataFrame:
     catalog = Catalog(store)
     parts = []
     for kind, upload_id in current.items():
         receipt = catalog.receipt(upload_id)
         if receipt is not None:
             parts.append(tables.read(store, receipt.findings_key).with_columns(kind=pl.lit(kind), upload_id=pl.lit(upload_id)))
-    prepared = prepare(t, period, project.dedicated_account, today)
     overlap = overlaps(project.code, t, other_projects(store, project.code, period))
     cross = cross_findings(prepared, overlap, settings.overpaid_ratio).with_columns(upload_id=pl.lit(None, pl.String))
     return pl.concat([*parts, cross], how="diagonal_relaxed")
@@ -75,8 +87,11 @@ def findings(store: ObjectStore, settings: Settings, project: Project, period: s
 
 def coverage_counts(store: ObjectStore, project: Project, period: str, today: dt.date) -> dict:
     """Numerators, denominators and the five systems of one project-period, from its current tables."""
-    t, current = load(store, project.code, period)
-    prepared = prepare(t, period, project.dedicated_account, today)
+    t, _ = load(store, project.code, period)
+    return _counts(project, period, today, t, prepare(t, period, project.dedicated_account, today))
+
+
+def _counts(project: Project, period: str, today: dt.date, t: PeriodTables, prepared) -> dict:
     counts = cov.counts(prepared, today)
     counts.update(
         project=project.code, period=period, region_code=project.region_code, investment_type=project.investment_type,
@@ -101,9 +116,9 @@ def coverage_json(row: dict, today: dt.date) -> dict:
     return out
 
 
-def snapshot_coverage(store: ObjectStore, project: Project, period: str) -> None:
-    row = coverage_counts(store, project, period, dt.date.today())  # on-time pay is re-judged on read
-    tables.write(store, snapshot_key(project.code, period), pl.DataFrame([row]))
+def write_snapshot(store: ObjectStore, row: dict) -> None:
+    """Keep a project-period's coverage counts for region views (on-time pay is re-judged on read)."""
+    tables.write(store, snapshot_key(row["project"], row["period"]), pl.DataFrame([row]))
 
 
 def snapshot_key(project: str, period: str) -> str:

@@ -119,7 +119,8 @@ def ingest(
 
 def read(settings: Settings, data: bytes, filename: str) -> Table | ReadFailure:
     """Read an untrusted file, in a limited child process unless the settings say otherwise."""
-    if settings.reader_isolation:
+    # calamine is the reader that can abort the process; csv goes through Polars' own parser.
+    if settings.reader_isolation and data[:4] == b"PK\x03\x04":
         limits = Limits(settings.reader_memory_mb * 1024 * 1024, settings.reader_seconds)
         return read_isolated(data, filename, header_hints=_HINTS, max_rows=settings.max_rows,
                              max_xml_bytes=settings.max_xml_bytes, limits=limits)
@@ -144,7 +145,7 @@ def recheck(store: ObjectStore, settings: Settings, project: Project, period: st
     snapshot next to the tables (region views read snapshots instead of recomputing)."""
     from sitereg import period as period_mod
 
-    found = period_mod.findings(store, settings, project, period, today)
+    found, counts = period_mod.evaluate(store, settings, project, period, today)
     tables.write(store, f"derived/findings/project={project.code}/period={period}.parquet", found)
-    period_mod.snapshot_coverage(store, project, period)
+    period_mod.write_snapshot(store, counts)
     return found
