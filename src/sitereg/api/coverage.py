@@ -66,6 +66,12 @@ class CoverageController(Controller):
             rows = rows.filter(pl.col("project").is_in(list(projects)))
         return rows, projects
 
+    def _items(self, rows: pl.DataFrame, projects: dict, today) -> list[dict[str, Any]]:
+        if rows.height == 0:
+            return []
+        names = pl.DataFrame({"project": list(projects), "name": [p.name for p in projects.values()]})
+        return cov.project_items(rows.join(names, on="project", how="left"), today).sort("period", "project").to_dicts()
+
     @get("/coverage", operation_id="getRegionCoverage", sync_to_thread=True)
     def region(self, request: Request, principal: NamedDependency[Principal], period: FromQuery[str | None] = None,
                period_from: FromQuery[str | None] = None, period_to: FromQuery[str | None] = None, region: FromQuery[str | None] = None,
@@ -76,11 +82,7 @@ class CoverageController(Controller):
         first, last = _periods(period, period_from, period_to)
         rows, projects = self._rows(request, principal, first, last, region, investment_type)
         today = request.app.state.today()
-        per_project = []
-        for row in rows.sort("period", "project").iter_rows(named=True) if rows.height else []:
-            item = period_mod.coverage_json(row, today)
-            p = projects[row["project"]]
-            per_project.append({**item, "name": p.name, "region_code": p.region_code, "investment_type": p.investment_type})
+        per_project = self._items(rows, projects, today)
         if "text/csv" in request.headers.get("accept", ""):
             return Response(_csv(per_project), media_type="text/csv; charset=utf-8",
                             headers={"Content-Disposition": "attachment; filename=coverage.csv"})
@@ -114,11 +116,7 @@ class CoverageController(Controller):
             totals.append([label, s["projects"], s["workers_active"], s["realname_rate"], s["contract_rate"],
                            s["dedicated_account_rate"], s["full_pay_rate"], s["on_time_rate"], s["wages_paid"],
                            s["arrears_estimate"]])
-        lines = [list(CSV_COLUMNS)]
-        for row in rows.sort("period", "project").iter_rows(named=True) if rows.height else []:
-            item = {**period_mod.coverage_json(row, today), "name": projects[row["project"]].name,
-                    "region_code": row["region_code"], "investment_type": row["investment_type"]}
-            lines.append([item[k] for k in CSV_COLUMNS])
+        lines = [list(CSV_COLUMNS)] + [[item[k] for k in CSV_COLUMNS] for item in self._items(rows, projects, today)]
         data = export_workbook({"汇总 totals": totals, "项目 projects": lines})
         return Response(data, media_type=XLSX, headers={"Content-Disposition": "attachment; filename=coverage.xlsx"})
 

@@ -95,3 +95,43 @@ def sum_counts(frame: pl.DataFrame) -> dict[str, int]:
     if frame.height == 0:
         return {k: 0 for k in COUNT_COLUMNS}
     return {k: int(v or 0) for k, v in frame.select(c(k).sum() for k in COUNT_COLUMNS).row(0, named=True).items()}
+
+
+def project_items(rows: pl.DataFrame, today: dt.date) -> pl.DataFrame:
+    """Snapshot rows -> one Coverage object per row, as columns (structs for the nested parts),
+    computed in Polars: a region of 10,000 projects is one pass, not 10,000 dict builds."""
+    from sitereg.validate.checks import fen_text_expr
+
+    if rows.height == 0:
+        return pl.DataFrame()
+    due = (
+        rows.select("project", "period", "on_time_by_deadline").explode("on_time_by_deadline")
+        .unnest("on_time_by_deadline")
+        .filter(c("deadline").is_not_null() & (pl.lit(today) > c("deadline")))
+        .group_by("project", "period").agg(on_time_n=c("n").sum(), on_time_d=c("d").sum())
+    ) if "on_time_by_deadline" in rows.columns and rows.schema["on_time_by_deadline"] != pl.List(pl.Null) else None
+    frame = rows.drop("on_time_n", "on_time_d")
+    if due is not None and due.height:
+        frame = frame.join(due, on=["project", "period"], how="left")
+    else:
+        frame = frame.with_columns(on_time_n=pl.lit(None, pl.Int64), on_time_d=pl.lit(None, pl.Int64))
+    frame = frame.with_columns(c("on_time_n").fill_null(0), c("on_time_d").fill_null(0))
+
+    def rate(num: str, den: str) -> pl.Expr:
+        return pl.when(c(den) > 0).then((c(num) / c(den)).round(6)).otherwise(None)
+
+    return frame.select(
+        "project", "period",
+        workers_active=c("a_n"), workers_paid=c("paid_n"),
+        **{name: rate(num, den) for name, (num, den) in RATES.items()},
+        ssc_payouts=pl.struct(count=c("ssc_count"), amount=fen_text_expr(c("ssc_fen")),
+                              share=rate("ssc_count", "dedicated_count")),
+        wages_paid=fen_text_expr(c("wages_fen")),
+        arrears_estimate=fen_text_expr(c("arrears_fen")),
+        fractions=pl.struct(**{name: pl.struct(numerator=c(num), denominator=c(den)) for name, (num, den) in RATES.items()},
+                            ssc_share=pl.struct(numerator=c("ssc_count"), denominator=c("dedicated_count"))),
+        five_systems=pl.struct(**{k: c(f"five_{k}").cast(pl.Boolean) for k in
+                                  ("realname", "dedicated_account", "guarantee", "bank_payroll", "notice_board")}),
+        name=c("name") if "name" in frame.columns else pl.lit(None, pl.String),
+        region_code=c("region_code"), investment_type=c("investment_type"),
+    )
