@@ -17,6 +17,7 @@ import datetime as dt
 import hashlib
 import re
 import secrets
+import time
 from typing import Literal
 
 import msgspec
@@ -114,6 +115,7 @@ class Catalog:
     def __init__(self, store: ObjectStore) -> None:
         self.store = store
         self._projects: dict[str, Project] = {}
+        self._listed: tuple[float, list[Project]] = (float("-inf"), [])
 
     # -- projects
     def create_project(self, project: Project) -> bool:
@@ -131,13 +133,17 @@ class Catalog:
         except NotFound:
             return None
 
-    def projects(self) -> list[Project]:
-        """Every project. Project records are write-once, so each is read from the store once."""
+    def projects(self, max_age: float = 0.0) -> list[Project]:
+        """Every project. Records are write-once, so each is read from the store once; the
+        listing itself is reused for ``max_age`` seconds (region views)."""
+        if max_age and time.monotonic() - self._listed[0] < max_age:
+            return self._listed[1]
         keys = [k for k in self.store.list("meta/projects/") if k.endswith(".json")]
         for key in keys:
             if key not in self._projects:
                 self._projects[key] = msgspec.json.decode(self.store.get(key), type=Project)
-        return [self._projects[k] for k in keys]
+        self._listed = (time.monotonic(), [self._projects[k] for k in keys])
+        return self._listed[1]
 
     # -- tokens
     def issue_token(self, role: str, scope: tuple[str, ...], label: str | None = None) -> str:

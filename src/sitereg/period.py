@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
+import time
 
 import polars as pl
 
@@ -140,10 +141,11 @@ class SnapshotCache:
     snapshots with their versions and re-reads only those that changed, so several API
     processes over one store stay correct without telling each other anything."""
 
-    def __init__(self, store: ObjectStore) -> None:
+    def __init__(self, store: ObjectStore, max_age: float = 0.0) -> None:
         self.store = store
+        self.max_age = max_age
         self._rows: dict[str, tuple[str, dict]] = {}
-        self._frames: dict[str, tuple[int, pl.DataFrame]] = {}
+        self._frames: dict[str, tuple[int, pl.DataFrame, float]] = {}
         self._lock = threading.Lock()
 
     def rows(self, first: str, last: str) -> pl.DataFrame:
@@ -151,12 +153,16 @@ class SnapshotCache:
         return pl.concat(frames, how="diagonal_relaxed") if frames else pl.DataFrame()
 
     def _month(self, month: str) -> pl.DataFrame:
-        versions = self.store.versions(f"derived/coverage/period={month}/")
-        signature = hash(tuple(sorted(versions.items())))
         with self._lock:
             cached = self._frames.get(month)
-            if cached is not None and cached[0] == signature:
-                return cached[1]
+        if cached is not None and time.monotonic() - cached[2] < self.max_age:
+            return cached[1]
+        versions = self.store.versions(f"derived/coverage/period={month}/")
+        signature = hash(tuple(sorted(versions.items())))
+        if cached is not None and cached[0] == signature:
+            with self._lock:
+                self._frames[month] = (signature, cached[1], time.monotonic())
+            return cached[1]
         for key, version in versions.items():
             hit = self._rows.get(key)
             if hit is None or hit[0] != version:
@@ -168,5 +174,5 @@ class SnapshotCache:
         rows = [self._rows[k][1] for k in sorted(versions) if k in self._rows]
         frame = pl.DataFrame(rows, infer_schema_length=None) if rows else pl.DataFrame()
         with self._lock:
-            self._frames[month] = (signature, frame)
+            self._frames[month] = (signature, frame, time.monotonic())
         return frame

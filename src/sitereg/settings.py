@@ -42,6 +42,9 @@ class Settings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     reader_isolation: bool = True
     reader_memory_mb: int = 4096
     reader_seconds: float = 120.0
+    # Region views (coverage, risks) may lag uploads by this much: their listings are reused
+    # for this long. 0 lists the store on every request.
+    region_cache_seconds: float = 2.0
     overpaid_ratio: float = 1.5
     report_limit: int = 1000
     log_level: str = "INFO"

@@ -75,5 +75,5 @@ def create_app(settings: Settings, store: ObjectStore | None = None,
     app.state.store = store
     app.state.today = today
     app.state.catalog = Catalog(store)
-    app.state.snapshots = SnapshotCache(store)
+    app.state.snapshots = SnapshotCache(store, max_age=settings.region_cache_seconds)
     return app

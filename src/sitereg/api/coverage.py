@@ -6,6 +6,7 @@ import csv
 import io
 from typing import Any
 
+import msgspec
 import polars as pl
 from litestar import Controller, Request, get
 from litestar.di import NamedDependency
@@ -40,8 +41,7 @@ def _periods(period: str | None, period_from: str | None, period_to: str | None)
 def _summary(rows: pl.DataFrame, today, first: str, last: str) -> dict[str, Any]:
     """Summed counts over a set of project-periods as a Coverage-like object."""
     summed = cov.sum_counts(rows)
-    groups = [g for gs in rows.get_column("on_time_by_deadline").to_list() for g in gs or []] if rows.height else []
-    summed["on_time_n"], summed["on_time_d"] = cov.on_time_as_of(groups, today)
+    summed["on_time_n"], summed["on_time_d"] = cov.on_time_frame(rows, today)
     out = {"projects": rows.select("project").n_unique() if rows.height else 0, **cov.rates(summed)}
     out["five_systems"] = {k: int(rows.get_column(f"five_{k}").sum()) if rows.height else 0 for k in FIVE}
     return out
@@ -58,7 +58,7 @@ class CoverageController(Controller):
             raise bad_request("VALIDATION", "investment_type 应为 government / state_owned / other",
                               "investment_type must be government, state_owned or other")
         catalog: Catalog = request.app.state.catalog
-        projects = {p.code: p for p in catalog.projects() if principal.sees(p)
+        projects = {p.code: p for p in catalog.projects(request.app.state.settings.region_cache_seconds) if principal.sees(p)
                     and (region is None or p.region_code.startswith(region))
                     and (investment_type is None or p.investment_type == investment_type)}
         rows = request.app.state.snapshots.rows(first, last)
@@ -66,11 +66,15 @@ class CoverageController(Controller):
             rows = rows.filter(pl.col("project").is_in(list(projects)))
         return rows, projects
 
-    def _items(self, rows: pl.DataFrame, projects: dict, today) -> list[dict[str, Any]]:
+    def _frame(self, rows: pl.DataFrame, projects: dict, today) -> pl.DataFrame:
         if rows.height == 0:
-            return []
+            return pl.DataFrame()
         names = pl.DataFrame({"project": list(projects), "name": [p.name for p in projects.values()]})
-        return cov.project_items(rows.join(names, on="project", how="left"), today).sort("period", "project").to_dicts()
+        return cov.project_items(rows.join(names, on="project", how="left"), today).sort("period", "project")
+
+    def _items(self, rows: pl.DataFrame, projects: dict, today) -> list[dict[str, Any]]:
+        frame = self._frame(rows, projects, today)
+        return frame.to_dicts() if frame.height else []
 
     @get("/coverage", operation_id="getRegionCoverage", sync_to_thread=True)
     def region(self, request: Request, principal: NamedDependency[Principal], period: FromQuery[str | None] = None,
@@ -82,9 +86,8 @@ class CoverageController(Controller):
         first, last = _periods(period, period_from, period_to)
         rows, projects = self._rows(request, principal, first, last, region, investment_type)
         today = request.app.state.today()
-        per_project = self._items(rows, projects, today)
         if "text/csv" in request.headers.get("accept", ""):
-            return Response(_csv(per_project), media_type="text/csv; charset=utf-8",
+            return Response(_csv(self._items(rows, projects, today)), media_type="text/csv; charset=utf-8",
                             headers={"Content-Disposition": "attachment; filename=coverage.csv"})
         body: dict[str, Any] = {
             "period": first if first == last else None, "period_from": first, "period_to": last,
@@ -92,7 +95,9 @@ class CoverageController(Controller):
             "totals": _summary(rows, today, first, last),
             "by_investment_type": {t: _summary(rows.filter(pl.col("investment_type") == t) if rows.height else rows,
                                                today, first, last) for t in INVESTMENT_TYPES},
-            "projects": per_project,
+            # Ten thousand projects are encoded by Polars in one go and embedded as they are.
+            "projects": msgspec.Raw(frame.write_json().encode()) if (frame := self._frame(rows, projects, today)).height
+            else [],
         }
         if first != last:
             months = sorted(set(rows.get_column("period").to_list())) if rows.height else []

@@ -70,6 +70,15 @@ def on_time_as_of(groups: list[dict[str, Any]] | None, today: dt.date) -> tuple[
     return sum(g["n"] for g in due), sum(g["d"] for g in due)
 
 
+def on_time_frame(rows: pl.DataFrame, today: dt.date) -> tuple[int, int]:
+    """Summed on-time numerator and denominator of snapshot rows, as of ``today``."""
+    if rows.height == 0 or "on_time_by_deadline" not in rows.columns or rows.schema["on_time_by_deadline"] == pl.List(pl.Null):
+        return 0, 0
+    due = (rows.select(c("on_time_by_deadline").explode()).unnest("on_time_by_deadline")
+           .filter(c("deadline").is_not_null() & (pl.lit(today) > c("deadline"))))
+    return int(due.get_column("n").sum() or 0), int(due.get_column("d").sum() or 0)
+
+
 def _rate(num: int, den: int) -> float | None:
     return None if den == 0 else round(num / den, 6)
 
