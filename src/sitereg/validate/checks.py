@@ -81,11 +81,13 @@ def card_shape_valid(e: pl.Expr) -> pl.Expr:
 
 
 def luhn_valid(e: pl.Expr) -> pl.Expr:
-    rev = e.str.reverse()
+    # Zero-padded to 19 digits every position has a fixed parity (leading zeros add nothing),
+    # so there is no reversing; a doubled digit d >= 5 contributes 2d - 9.
+    s = e.str.zfill(19)
     parts = []
-    for i in range(19):
-        d = _digit(rev, i).fill_null(0)
-        parts.append(d if i % 2 == 0 else pl.when(d * 2 > 9).then(d * 2 - 9).otherwise(d * 2))
+    for j in range(19):
+        d = s.str.slice(j, 1).str.to_integer(strict=False).fill_null(0)
+        parts.append(d * 2 - 9 * (d >= 5).cast(pl.Int64) if (18 - j) % 2 == 1 else d)
     return pl.sum_horizontal(parts) % 10 == 0
 
 

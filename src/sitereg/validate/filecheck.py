@@ -180,11 +180,20 @@ def _prepare(lf: pl.LazyFrame, kind: str, ctx: Context, wide: bool) -> pl.LazyFr
     names = set(lf.collect_schema().names())
     id_ = c("id_number") if "id_number" in names else pl.lit(None, pl.String)
     name = c("name") if "name" in names else pl.lit(None, pl.String)
+    # IDs and dates repeat (a worker's ID on every day of attendance, one pay date for a whole
+    # sheet): their checks run once per distinct value and are joined back.
+    if "id_number" in names:
+        lf = _by_value(lf, "id_number", {"_id_text_status": lambda e: ck.id_status(e, pl.lit(False), ctx.today)})
+    for col in DATE_COLUMNS:
+        if col in names:
+            lf = _by_value(lf, col, {f"_{col}": ck.parse_date})
+    if "employer_credit_code" in names:  # a roster names a handful of employers
+        lf = _by_value(lf, "employer_credit_code", {"_credit_ok": ck.credit_code_valid})
     lf = lf.with_columns(
-        _id_status=ck.id_status(id_, c("_num_id"), ctx.today),
+        _id_status=(pl.when(id_.is_null()).then(None).when(c("_num_id")).then(pl.lit("ID_EXCEL_PRECISION"))
+                    .otherwise(c("_id_text_status")) if "id_number" in names else pl.lit(None, pl.String)),
         _today=pl.lit(ctx.today),
         _upload_period=pl.lit(ctx.period),
-        **{f"_{col}": ck.parse_date(c(col)) for col in DATE_COLUMNS if col in names},
     )
     valid = c("_id_status").is_null() & id_.is_not_null()
     lf = lf.with_columns(
@@ -245,6 +254,11 @@ def _prepare(lf: pl.LazyFrame, kind: str, ctx: Context, wide: bool) -> pl.LazyFr
         # month's end can be wrong; that is an out-of-period day, not a typing error.
         lf = lf.with_columns(_date=pl.when(c("_out_of_period")).then(None).otherwise(c("_date")))
     return lf
+
+
+def _by_value(lf: pl.LazyFrame, col: str, exprs: dict) -> pl.LazyFrame:
+    values = lf.select(c(col).unique()).with_columns(**{out: fn(c(col)) for out, fn in exprs.items()})
+    return lf.join(values, on=col, how="left", nulls_equal=True, maintain_order="left")
 
 
 def _targets(rule: Rule, kind: str, names: set[str], wide: bool) -> list[str]:
