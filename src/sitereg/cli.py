@@ -86,9 +86,21 @@ def _serve(settings, host: str, port: int, workers: int) -> int:
 
     store = _store(settings)  # fail at start, with a clear message, when the store is unreachable
     print(f"sitereg: serving on http://{host}:{port} (store: {store.describe()}); API docs at /schema", file=sys.stderr)
-    uvicorn.run(create_app(settings, store), host=host, port=port, workers=workers if workers > 1 else None,
-                log_level=settings.log_level.lower(), access_log=False)
+    if workers > 1:
+        # Several worker processes need an import string; each builds its app from SITEREG_*.
+        uvicorn.run("sitereg.cli:app_from_environment", factory=True, host=host, port=port, workers=workers,
+                    log_level=settings.log_level.lower(), access_log=False)
+    else:
+        uvicorn.run(create_app(settings, store), host=host, port=port, log_level=settings.log_level.lower(),
+                    access_log=False)
     return 0
+
+
+def app_from_environment():
+    """The app for one uvicorn worker process (``sitereg serve --workers N``)."""
+    from sitereg.api import create_app
+
+    return create_app(load_settings(os.environ))
 
 
 def _token(settings, role: str, scopes: list[str], label: str | None) -> int:

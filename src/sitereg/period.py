@@ -52,10 +52,24 @@ def load(store: ObjectStore, project: str, period: str) -> tuple[PeriodTables, d
 
 
 def other_projects(store: ObjectStore, project: str, period: str) -> dict[str, PeriodTables]:
-    """Attendance and payments of every other project in the same period (for cross-project checks)."""
+    """Who worked which day, and who was paid for the period, on every other project of the same
+    month (for cross-project checks): only those columns, only those tables."""
     codes = set(projects_in_period(store, period))
     codes.discard(project)
-    return {code: load(store, code, period)[0] for code in sorted(codes)}
+    catalog = Catalog(store)
+    blank = PeriodTables.empty()
+    out = {}
+    for code in sorted(codes):
+        frames = {}
+        for kind, cols in (("attendance", ["id_number", "date"]), ("payments", ["id_number", "period"])):
+            upload_id = catalog.current_upload(kind, code, period)
+            receipt = catalog.receipt(upload_id) if upload_id else None
+            parts = [tables.read(store, receipt.table_key, cols)] if receipt and receipt.table_key else []
+            if kind == "payments":
+                parts += [tables.read(store, key, cols) for key in bank_keys(store, code, period)]
+            frames[kind] = pl.concat(parts) if parts else getattr(blank, kind).select(cols)
+        out[code] = PeriodTables(blank.roster, blank.contracts, frames["attendance"], frames["payments"])
+    return out
 
 
 def findings(store: ObjectStore, settings: Settings, project: Project, period: str, today: dt.date) -> pl.DataFrame:

@@ -27,5 +27,5 @@ def write(store: ObjectStore, key: str, frame: pl.DataFrame) -> None:
     store.put(key, buf.getvalue(), content_type="application/vnd.apache.parquet")
 
 
-def read(store: ObjectStore, key: str) -> pl.DataFrame:
-    return pl.read_parquet(io.BytesIO(store.get(key)))
+def read(store: ObjectStore, key: str, columns: list[str] | None = None) -> pl.DataFrame:
+    return pl.read_parquet(io.BytesIO(store.get(key)), columns=columns)
