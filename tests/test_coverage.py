@@ -137,3 +137,23 @@ def test_on_time_is_judged_per_deadline_when_read(tmp_path):
         day["today"] = dt.date(2026, 11, 16)
         after = client.get(f"/api/v1/coverage?period={PERIOD}", headers=admin).json()["totals"]
         assert after["on_time_rate"] == 1.0 and after["fractions"]["on_time_rate"] == {"numerator": 2, "denominator": 2}
+
+
+def test_a_range_lists_each_project_once_with_summed_fractions():
+    import datetime as dt
+
+    import polars as pl
+
+    base = {k: 1 for k in cov.COUNT_COLUMNS} | {"region_code": "440304", "investment_type": "other"} | {
+        f"five_{k}": True for k in ("realname", "dedicated_account", "guarantee", "bank_payroll", "notice_board")}
+    rows = pl.DataFrame([
+        {**base, "project": "A", "period": "2026-09", "contract_n": 1, "a_n": 2,
+         "on_time_by_deadline": [{"deadline": dt.date(2026, 10, 15), "n": 1, "d": 2}]},
+        {**base, "project": "A", "period": "2026-10", "contract_n": 3, "a_n": 3,
+         "on_time_by_deadline": [{"deadline": dt.date(2026, 11, 15), "n": 2, "d": 2}]},
+    ])
+    summed = cov.sum_by_project(rows, "2026-09..2026-10")
+    assert summed.height == 1 and summed["period"][0] == "2026-09..2026-10"
+    item = cov.project_items(summed, dt.date(2026, 11, 1)).to_dicts()[0]
+    assert item["fractions"]["contract_rate"] == {"numerator": 4, "denominator": 5}
+    assert item["fractions"]["on_time_rate"] == {"numerator": 1, "denominator": 2}  # November's deadline not yet passed

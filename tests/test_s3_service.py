@@ -112,3 +112,37 @@ def test_bucket_is_created_with_versioning_and_object_lock(s3_server):
     client.put_object(store.bucket, "originals/x.csv", __import__("io").BytesIO(b"second"), 6)
     versions = list(client.list_objects(store.bucket, prefix="originals/x.csv", include_version=True))
     assert len(versions) == 2
+
+
+def test_kill_the_store_during_uploads_and_every_receipt_still_resolves(tmp_path, project_body):
+    """Uploads stream in while the S3 server is killed part-way: each answer is a receipt or a
+    503; after a restart every receipt given out resolves to its exact original."""
+    import threading
+    import time
+
+    with running_s3_server(tmp_path) as server:
+        app, admin, contractor = start(s3_settings(server), project_body)
+        with TestClient(app) as client:
+            assert client.post("/api/v1/projects", json=project_body, headers=admin).status_code == 201
+            base = (FIXTURES / "payments.csv").read_bytes()
+            answers = []
+
+            def stream():
+                for i in range(40):
+                    data = base + f"\r\n# {i}".encode()  # distinct bytes: no dedupe
+                    r = upload(client, contractor, project_body["code"], "payments", "2026-10", f"p{i}.csv", data)
+                    answers.append((r.status_code, r.json(), data))
+
+            worker = threading.Thread(target=stream)
+            worker.start()
+            time.sleep(1.5)
+            server.kill()
+            worker.join(timeout=300)
+            server.start()
+            assert {code for code, _, _ in answers} <= {201, 503}
+            receipts = [(body, data) for code, body, data in answers if code == 201]
+            assert receipts, "no upload finished before the kill"
+            assert any(code == 503 for code, _, _ in answers), "the kill came after every upload"
+            for body, data in receipts:
+                got = client.get(f"/api/v1/uploads/{body['upload_id']}/original", headers=contractor)
+                assert got.status_code == 200 and got.content == data

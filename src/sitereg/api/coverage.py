@@ -66,9 +66,12 @@ class CoverageController(Controller):
             rows = rows.filter(pl.col("project").is_in(list(projects)))
         return rows, projects
 
-    def _frame(self, rows: pl.DataFrame, projects: dict, today) -> pl.DataFrame:
+    def _frame(self, rows: pl.DataFrame, projects: dict, today, first: str | None = None,
+               last: str | None = None) -> pl.DataFrame:
         if rows.height == 0:
             return pl.DataFrame()
+        if first is not None and first != last:
+            rows = cov.sum_by_project(rows, f"{first}..{last}")  # a range: one item per project
         names = pl.DataFrame({"project": list(projects), "name": [p.name for p in projects.values()]})
         return cov.project_items(rows.join(names, on="project", how="left"), today).sort("period", "project")
 
@@ -96,7 +99,7 @@ class CoverageController(Controller):
             "by_investment_type": {t: _summary(rows.filter(pl.col("investment_type") == t) if rows.height else rows,
                                                today, first, last) for t in INVESTMENT_TYPES},
             # Ten thousand projects are encoded by Polars in one go and embedded as they are.
-            "projects": msgspec.Raw(frame.write_json().encode()) if (frame := self._frame(rows, projects, today)).height
+            "projects": msgspec.Raw(frame.write_json().encode()) if (frame := self._frame(rows, projects, today, first, last)).height
             else [],
         }
         if first != last:

@@ -144,3 +144,17 @@ def project_items(rows: pl.DataFrame, today: dt.date) -> pl.DataFrame:
         name=c("name") if "name" in frame.columns else pl.lit(None, pl.String),
         region_code=c("region_code"), investment_type=c("investment_type"),
     )
+
+
+def sum_by_project(rows: pl.DataFrame, label: str) -> pl.DataFrame:
+    """Snapshot rows of several months -> one row per project with summed counts (a range view
+    lists projects, not project-months); the five systems are those of the latest month."""
+    has_groups = "on_time_by_deadline" in rows.columns and rows.schema["on_time_by_deadline"] != pl.List(pl.Null)
+    five = [col for col in rows.columns if col.startswith("five_")]
+    return (
+        rows.sort("period")
+        .group_by("project", "region_code", "investment_type", maintain_order=True)
+        .agg(*[c(k).sum() for k in COUNT_COLUMNS], *[c(k).last() for k in five],
+             *([c("on_time_by_deadline").explode().drop_nulls()] if has_groups else []))
+        .with_columns(period=pl.lit(label))
+    )
