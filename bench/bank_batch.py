@@ -39,25 +39,7 @@ ROOT = Path(__file__).resolve().parent.parent
 ACCOUNT = "4425010020239361300"
 TODAY = dt.date(2026, 11, 27)
 
-# --- valid identifiers (the logic of tests/idgen.py, copied so the bench does not import tests) ---
-
-W = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
-
-
-def make_id(birth: str = "19850612", seq: int = 123, male: bool = True, region: str = "440305") -> str:
-    code = f"{seq:03d}"
-    if (int(code[2]) % 2 == 1) != male:
-        code = code[:2] + str((int(code[2]) + 1) % 10)
-    body = region + birth + code
-    return body + "10X98765432"[sum(int(d) * w for d, w in zip(body, W, strict=True)) % 11]
-
-
-def make_card(prefix: str = "622202", n: int = 1, length: int = 19) -> str:
-    body = (prefix + str(n).zfill(length - len(prefix) - 1))[: length - 1]
-    digits = [int(d) for d in reversed(body)]
-    total = sum((d * 2 - 9 if d * 2 > 9 else d * 2) if i % 2 == 0 else d for i, d in enumerate(digits))
-    return body + str((10 - total % 10) % 10)
-
+from _data import make_card, make_id  # noqa: E402  (bench/ is on sys.path when run as a script)
 
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤"
 GIVEN = "伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超秀兰霞平刚桂英华建国志红春海波成林辉文荣德福贵生"
