@@ -127,3 +127,31 @@ def test_counts_stay_complete_when_the_list_is_capped(tmp_path, project_body):
     assert len(report["findings"]) == 2 and report["truncated"] is True
     assert report["counts"]["total"] == 5 and report["counts"]["error"] == 4 and report["counts"]["warning"] == 1
     assert report["findings"][0]["severity"] == "error"  # worst first
+
+
+def test_wide_attendance_with_date_headers_and_a_weekday_line(client, project, contractor):
+    """A sheet as many sites keep it: dates as header cells (10月1日 or real date cells) and a
+    line of weekdays under them. The weekday line is header, not a worker."""
+    import datetime as dt
+    import io
+
+    import openpyxl
+
+    from ruleharness import ID_A
+
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(["2026年10月考勤表"])
+    ws.append(["姓名", "身份证号码"] + [f"10月{d}日" if d % 2 else dt.datetime(2026, 10, d) for d in range(1, 32)])
+    ws.append([None, None] + ["四五六日一二三"[(d - 1) % 7] for d in range(1, 32)])
+    ws.append(["张建国", ID_A] + ["√" if dt.date(2026, 10, d).weekday() < 5 else None for d in range(1, 32)])
+    buf = io.BytesIO()
+    wb.save(buf)
+    r = upload(client, contractor, project["code"], "attendance", PERIOD, "考勤.xlsx", buf.getvalue())
+    assert r.status_code == 201, r.text
+    assert (r.json()["rows_total"], r.json()["rows_rejected"], r.json()["errors"]) == (1, 0, 0)
+    from sitereg import tables
+    from sitereg.catalog import Catalog
+
+    receipt = Catalog(client.app.state.store).receipt(r.json()["upload_id"])
+    assert tables.read(client.app.state.store, receipt.table_key).height == 22  # October 2026's weekdays

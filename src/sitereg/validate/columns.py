@@ -81,7 +81,9 @@ SCHEMAS: dict[str, tuple[Column, ...]] = {
 # Columns real sheets carry that hold nothing to keep: quietly ignored rather than reported.
 IGNORED = frozenset({"序号", "编号", "no", "出勤天数", "合计天数", "合计", "出勤合计", "签字", "本人签字", "工人签字"})
 
-_DAY = re.compile(r"^(\d{1,2})(日|号)?$")
+# A day column: "8", "8日", "8号", "10月8日", "10-08", "10/8", or a full date "2026-10-08"
+# (a date-typed header cell reads as that); the day of the month is what counts.
+_DAY = re.compile(r"^(?:(?:\d{4}[-/.年])?\d{1,2}(?:月|[-/]))?(\d{1,2})(日|号)?(?:\s*00:00:00)?$")
 _NOISE = re.compile(r"[\s*＊:：]|[（(](必填|选填|必输|可选)[)）]")
 
 
@@ -90,8 +92,8 @@ def normalise_header(text: str) -> str:
 
 
 def day_of(header: str) -> int | None:
-    """Day number of a wide attendance column (``8`` or ``8日``), else None."""
-    m = _DAY.match(_NOISE.sub("", header))
+    """Day number of a wide attendance column (``8``, ``8日``, ``10月8日``, ``2026-10-08``), else None."""
+    m = _DAY.match(_NOISE.sub("", header) if "00:00:00" not in header else header.strip())
     if m and 1 <= int(m.group(1)) <= 31:
         return int(m.group(1))
     return None

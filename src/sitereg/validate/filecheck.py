@@ -45,6 +45,7 @@ _CODE_COLUMNS = {"id_number", "bank_card", "ssc_number", "phone", "payer_account
                  "employer_credit_code"}
 _PRESENT = ["√", "✓", "✔", "1", "出勤", "○", "●", "V", "v", "是", "到", "上班"]
 _ABSENT = ["0", "×", "✗", "✘", "X", "x", "休", "缺", "旷", "假", "-", "—", "/", "否", "病", "事"]
+_WEEKDAYS = ["一", "二", "三", "四", "五", "六", "日", "天"]
 _GENDER = {"男": "男", "女": "女", "m": "男", "f": "女", "male": "男", "female": "女", "男性": "男", "女性": "女"}
 _BASIS = {"日薪": "daily", "daily": "daily", "按日": "daily", "日工资": "daily", "计日": "daily",
           "月薪": "monthly", "monthly": "monthly", "按月": "monthly", "月工资": "monthly", "计月": "monthly",
@@ -102,7 +103,19 @@ def validate_file(table: Table, kind: str, ctx: Context) -> FileResult:
 
     frame = _canonical(table, kind, hm)
     wide = kind == "attendance" and bool(hm.days)
+    rows_total = table.frame.height
     if wide:
+        # Sheets often carry a weekday line (一 二 三 … or 星期一) under the day numbers: it is
+        # part of the header, not a worker.
+        day_cols = [f"__day{d}" for d in hm.days]
+        weekday = pl.all_horizontal(c(d).is_null() | c(d).str.replace(r"^(星期|周)", "").is_in(_WEEKDAYS) for d in day_cols)
+        header_line = weekday & pl.any_horizontal(c(d).is_not_null() for d in day_cols)
+        for col in ("id_number", "name"):
+            if col in frame.columns:
+                header_line = header_line & c(col).is_null()
+        before = frame.height
+        frame = frame.filter(~header_line)
+        rows_total -= before - frame.height
         frame = _melt_days(frame, hm, ctx.period)
     frame = frame.with_row_index("__rid__")
     prepared = _prepare(frame.lazy(), kind, ctx, wide).collect()
@@ -121,7 +134,7 @@ def validate_file(table: Table, kind: str, ctx: Context) -> FileResult:
     all_rows = prepared.select("__row__").unique()
     kept_rows = prepared.filter(~c("__rid__").is_in(rejected_rids.implode())).select("__row__").unique()
     rows_rejected = all_rows.height - kept_rows.height
-    return FileResult(rows, findings, table.frame.height, rows_rejected, hm)
+    return FileResult(rows, findings, rows_total, rows_rejected, hm)
 
 
 def _canonical(table: Table, kind: str, hm: HeaderMap) -> pl.DataFrame:
