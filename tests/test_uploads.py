@@ -155,3 +155,13 @@ def test_wide_attendance_with_date_headers_and_a_weekday_line(client, project, c
 
     receipt = Catalog(client.app.state.store).receipt(r.json()["upload_id"])
     assert tables.read(client.app.state.store, receipt.table_key).height == 22  # October 2026's weekdays
+
+
+def test_wage_sheet_without_a_period_column_takes_the_uploads_period(client, project, contractor):
+    text = (FIXTURES / "payments.csv").read_bytes().decode("utf-8-sig").splitlines()
+    header = text[0].split(",")
+    drop = header.index("工资所属期")
+    stripped = "\n".join(",".join(v for i, v in enumerate(line.split(",")) if i != drop) for line in text)
+    r = upload(client, contractor, project["code"], "工资发放表", PERIOD, "工资.csv", stripped.encode())
+    assert r.status_code == 201, r.text
+    assert r.json()["kind"] == "payments" and r.json()["rows_accepted"] == 37 and r.json()["errors"] == 0

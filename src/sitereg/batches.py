@@ -214,7 +214,7 @@ def _process(store: ObjectStore, batch: Batch, projects: dict[str, Project], tod
     for (period,), group in usable.group_by("period", maintain_order=True):
         frame = group.select("__row__", *FIELDS, payer_account=pl.lit(batch.payer_account))
         table = Table(frame=frame, headers=[c for c in frame.columns if c != "__row__"], header_row=0)
-        result = validate_file(table, "payments", Context(period=period, today=today))
+        result = validate_file(table, "payments", Context(period=period, today=today, fill_period=False))
         findings.append(result.findings.filter(pl.col("rule") != "COLUMN_UNKNOWN"))
         accepted_parts.append(result.rows.join(frame.select("__row__", "project"), on="__row__"))
     accepted = pl.concat(accepted_parts) if accepted_parts else None

@@ -24,6 +24,9 @@ from sitereg.validate.workbook import annotate_workbook, template_workbook
 
 log = logging.getLogger("sitereg.api")
 
+# Chinese names of the kinds, as a clerk would type them in a form.
+KIND_NAMES = {"花名册": "roster", "劳动合同": "contracts", "合同": "contracts", "考勤": "attendance", "考勤表": "attendance",
+              "工资发放表": "payments", "工资表": "payments", "工资": "payments"}
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 _PUBLIC = ("upload_id", "project", "period", "kind", "filename", "sha256", "rows_total", "rows_accepted",
            "rows_rejected", "errors", "warnings", "infos", "report", "status", "created_at", "size")
@@ -50,6 +53,7 @@ class UploadController(Controller):
             raise forbidden("该令牌无权向此项目上传", "This token may not upload to this project")
         form = await request.form()
         kind, period, file = form.get("kind"), form.get("period"), form.get("file")
+        kind = KIND_NAMES.get(kind.strip(), kind.strip()) if isinstance(kind, str) else kind
         if kind not in KINDS:
             raise bad_request("KIND_INVALID", f"kind 应为 {' / '.join(KINDS)} 之一", f"kind must be one of {', '.join(KINDS)}",
                               {"field": "kind"})

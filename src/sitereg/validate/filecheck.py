@@ -61,6 +61,7 @@ class Context:
     age_limit_men: int = 60
     age_limit_women: int = 50
     job_types: dict[str, str] | None = None  # code or name -> code
+    fill_period: bool = True  # a wage sheet without a period column belongs to the upload's period
 
 
 @dataclass(frozen=True)
@@ -93,6 +94,13 @@ def _period_bounds(period: str) -> tuple[dt.date, dt.date]:
 
 def validate_file(table: Table, kind: str, ctx: Context) -> FileResult:
     hm = map_headers(kind, table.headers)
+    if kind == "payments" and "period" in hm.missing and ctx.fill_period:
+        # A month's wage sheet often has no 工资所属期 column: the upload's period is its period.
+        hm = HeaderMap(hm.columns, hm.days, hm.unknown, tuple(m for m in hm.missing if m != "period"))
+        table = Table(frame=table.frame.with_columns(pl.lit(ctx.period).alias("__period__")),
+                      headers=[*table.headers, "__period__"], header_row=table.header_row, numeric=table.numeric,
+                      sheet=table.sheet, encoding=table.encoding)
+        hm.columns["period"] = "__period__"
     found = [file_finding("COLUMN_UNKNOWN", column=h) for h in hm.unknown]
     if hm.missing:
         # Every row lacks a required field: one finding per column instead of one per cell.
