@@ -110,7 +110,8 @@ def test_bad_form_fields_are_4xx_with_codes(client, project, contractor):
                     files={"file": ("a.csv", b"x")}, headers=contractor)
     assert r.status_code == 400 and r.json()["code"] == "PERIOD_INVALID"
     r = client.post(f"/api/v1/projects/{code}/uploads", data={"kind": "roster", "period": PERIOD}, headers=contractor)
-    assert r.status_code == 400 and r.json()["code"] in ("FILE_MISSING", "VALIDATION")
+    assert r.status_code == 400 and r.json()["code"] in ("FILE_MISSING", "VALIDATION", "BAD_REQUEST")
+    assert r.json()["detail"]
 
 
 def test_upload_over_the_size_limit_is_413(tmp_path, project_body):
@@ -165,3 +166,11 @@ def test_wage_sheet_without_a_period_column_takes_the_uploads_period(client, pro
     r = upload(client, contractor, project["code"], "工资发放表", PERIOD, "工资.csv", stripped.encode())
     assert r.status_code == 201, r.text
     assert r.json()["kind"] == "payments" and r.json()["rows_accepted"] == 37 and r.json()["errors"] == 0
+
+
+def test_a_form_field_that_is_not_utf8_is_400_not_500(client, project, contractor):
+    body = (b"--XX\r\nContent-Disposition: form-data; name=\"kind\"\r\n\r\n\x89\xc4\r\n"
+            b"--XX\r\nContent-Disposition: form-data; name=\"period\"\r\n\r\n2026-10\r\n--XX--\r\n")
+    r = client.post(f"/api/v1/projects/{project['code']}/uploads", content=body,
+                    headers={**contractor, "Content-Type": "multipart/form-data; boundary=XX"})
+    assert r.status_code == 400 and r.json()["code"] == "BAD_REQUEST"

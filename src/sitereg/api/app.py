@@ -57,6 +57,7 @@ def create_app(settings: Settings, store: ObjectStore | None = None,
         exception_handlers={
             HTTPException: errors.handle_http,
             StoreUnavailable: errors.handle_store_down,
+            UnicodeDecodeError: errors.handle_undecodable,
             Exception: errors.handle_bug,
         },
         request_max_body_size=settings.max_upload_bytes,

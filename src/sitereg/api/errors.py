@@ -70,6 +70,8 @@ def handle_http(request: Request, exc: HTTPException) -> Response:
     extra: Any = exc.extra if isinstance(exc, ValidationException) else {}
     if isinstance(exc, ValidationException):
         code, zh, en = "VALIDATION", "请求参数无效：" + str(exc.detail), "Invalid request: " + str(exc.detail)
+    elif status == 400 and exc.detail and exc.detail != "Bad Request":
+        zh, en = f"{zh}：{exc.detail}", f"{en}: {exc.detail}"  # e.g. an upload sent without multipart/form-data
     return _body(request, status, code, zh, en, extra, exc.headers)
 
 
@@ -77,6 +79,13 @@ def handle_store_down(request: Request, exc: StoreUnavailable) -> Response:
     log.warning("object store unavailable: %s", exc)
     return _body(request, 503, "STORE_UNAVAILABLE", "存储服务暂不可用，本次请求未保存，请稍后重试",
                  "Object storage is unavailable; nothing was saved. Retry later.", {}, {"Retry-After": "30"})
+
+
+def handle_undecodable(request: Request, exc: UnicodeDecodeError) -> Response:
+    # Litestar decodes multipart text fields as UTF-8 and raises on anything else (e.g. a GBK
+    # "kind" field); that is the caller's request, not our bug.
+    return _body(request, 400, "BAD_REQUEST", "表单字段不是 UTF-8 文本（文件请放在 file 字段中上传）",
+                 "A form field is not UTF-8 text (send the file itself in the 'file' field)", {})
 
 
 def handle_bug(request: Request, exc: Exception) -> Response:

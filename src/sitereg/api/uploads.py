@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
+from dataclasses import dataclass
+from typing import Annotated, Any
 from urllib.parse import quote
 
 import anyio
@@ -11,7 +12,8 @@ import msgspec
 from litestar import Controller, Request, get, post
 from litestar.datastructures import UploadFile
 from litestar.di import NamedDependency
-from litestar.params import FromPath
+from litestar.enums import RequestEncodingType
+from litestar.params import Body, FromPath
 from litestar.response import Response
 
 from sitereg import pipeline
@@ -37,12 +39,22 @@ def receipt_json(receipt: Receipt) -> dict[str, Any]:
     return {k: data[k] for k in _PUBLIC}
 
 
+@dataclass
+class UploadForm:
+    """The multipart form of an upload (fields are checked in the handler, with coded errors)."""
+
+    kind: str | None = None  # roster | contracts | attendance | payments (or 花名册, 劳动合同, 考勤表, 工资发放表)
+    period: str | None = None  # YYYY-MM
+    file: UploadFile | None = None  # xlsx or csv as the site has it
+
+
 class UploadController(Controller):
     path = "/api/v1"
     tags = ["uploads"]
 
     @post("/projects/{code:str}/uploads", operation_id="uploadFile", status_code=201)
-    async def upload(self, request: Request, principal: NamedDependency[Principal], code: FromPath[str]) -> Response[dict[str, Any]]:
+    async def upload(self, request: Request, principal: NamedDependency[Principal], code: FromPath[str],
+                     data: Annotated[UploadForm, Body(media_type=RequestEncodingType.MULTI_PART)]) -> Response[dict[str, Any]]:
         """Upload one monthly file (multipart: kind, period, file). 201 with the receipt; 200 with the
         existing receipt for byte-identical content; 422 with findings when the file cannot be read."""
         catalog: Catalog = request.app.state.catalog
@@ -51,8 +63,7 @@ class UploadController(Controller):
             raise not_found("项目", "Project")
         if not principal.may_upload(project):
             raise forbidden("该令牌无权向此项目上传", "This token may not upload to this project")
-        form = await request.form()
-        kind, period, file = form.get("kind"), form.get("period"), form.get("file")
+        kind, period, file = data.kind, data.period, data.file
         kind = KIND_NAMES.get(kind.strip(), kind.strip()) if isinstance(kind, str) else kind
         if kind not in KINDS:
             raise bad_request("KIND_INVALID", f"kind 应为 {' / '.join(KINDS)} 之一", f"kind must be one of {', '.join(KINDS)}",
@@ -62,11 +73,11 @@ class UploadController(Controller):
                               {"field": "period"})
         if not isinstance(file, UploadFile):
             raise bad_request("FILE_MISSING", "缺少文件字段 file", "The multipart field 'file' is missing", {"field": "file"})
-        data = await file.read()
+        content = await file.read()
         await file.close()
         outcome = await anyio.to_thread.run_sync(
             lambda: pipeline.ingest(request.app.state.store, request.app.state.settings, project, kind, period,
-                                    file.filename or "upload", data, actor=principal.label,
+                                    file.filename or "upload", content, actor=principal.label,
                                     today=request.app.state.today())
         )
         body = receipt_json(outcome.receipt)
