@@ -232,13 +232,14 @@ def _col(i: int) -> str:
     return s
 
 
-def to_xlsx(headers: list[str], rows: list[list], sheet: str = "Sheet1", title: str | None = None) -> bytes:
+def to_xlsx(headers: list[str], rows: list[list], sheet: str = "Sheet1", title: str | None = None,
+            notes: tuple[str, ...] = ()) -> bytes:
     """An Excel-like workbook: text as shared strings (IDs and cards stay text), dates as
-    date-styled serial numbers, numbers as numbers; optional title row above the header."""
+    date-styled serial numbers, numbers as numbers; optional title and note rows above the header."""
     sst: dict[str, int] = {}
     out = io.StringIO()
     w = out.write
-    all_rows = ([[title]] if title else []) + [headers, *rows]
+    all_rows = ([[title]] if title else []) + [[note] for note in notes] + [headers, *rows]
     cols = [_col(c) for c in range(max(len(r) for r in all_rows))]
     w('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
       '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'

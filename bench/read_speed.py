@@ -14,11 +14,10 @@ import io
 import statistics
 import sys
 import time
-import zipfile
-from xml.sax.saxutils import escape
 
 import fastexcel
 import polars as pl
+from _data import to_xlsx  # bench/ is on sys.path when run as a script
 
 from sitereg.validate import readers
 from sitereg.validate.columns import header_hints
@@ -33,59 +32,6 @@ HEADERS = [
     "班组", "工种", "进场日期", "退场日期", "工资卡号", "工资标准",
 ]
 
-_CT = (
-    '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
-    '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
-    '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
-    '<Default Extension="xml" ContentType="application/xml"/>'
-    '<Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>'
-    '<Override PartName="/xl/worksheets/sheet1.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>'
-    '<Override PartName="/xl/sharedStrings.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"/>'
-    '<Override PartName="/xl/styles.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.styles+xml"/>'
-    "</Types>"
-)
-_RELS = (
-    '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
-    '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
-    '<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument" Target="xl/workbook.xml"/>'
-    "</Relationships>"
-)
-_WB = (
-    '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
-    '<workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" '
-    'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships">'
-    '<sheets><sheet name="花名册" sheetId="1" r:id="rId1"/></sheets></workbook>'
-)
-_WB_RELS = (
-    '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
-    '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
-    '<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet" Target="worksheets/sheet1.xml"/>'
-    '<Relationship Id="rId2" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/styles" Target="styles.xml"/>'
-    '<Relationship Id="rId3" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/sharedStrings" Target="sharedStrings.xml"/>'
-    "</Relationships>"
-)
-_STYLES = (
-    '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
-    '<styleSheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
-    '<fonts count="1"><font><sz val="11"/><name val="Calibri"/></font></fonts>'
-    '<fills count="1"><fill><patternFill patternType="none"/></fill></fills>'
-    '<borders count="1"><border/></borders>'
-    '<cellStyleXfs count="1"><xf numFmtId="0" fontId="0" fillId="0" borderId="0"/></cellStyleXfs>'
-    '<cellXfs count="2"><xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/>'
-    '<xf numFmtId="14" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/></cellXfs>'
-    "</styleSheet>"
-)
-
-
-def _col(i: int) -> str:
-    s = ""
-    i += 1
-    while i:
-        i, r = divmod(i - 1, 26)
-        s = chr(65 + r) + s
-    return s
-
-
 def rows(n: int):
     base = dt.date(2026, 1, 1)
     for i in range(n):
@@ -98,52 +44,7 @@ def rows(n: int):
 
 
 def make_xlsx(n: int) -> bytes:
-    sst: dict[str, int] = {}
-    out = io.StringIO()
-    w = out.write
-    last = 2 + n + 1
-    w('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
-      '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
-      f'<dimension ref="A1:L{last}"/><sheetData>')
-
-    def s(v: str) -> int:
-        k = sst.get(v)
-        if k is None:
-            k = sst[v] = len(sst)
-        return k
-
-    all_rows = [["某某项目农民工花名册"], ["填表说明：带*为必填"], HEADERS, *rows(n)]
-    epoch = dt.date(1899, 12, 30)
-    for r, row in enumerate(all_rows, start=1):
-        w(f'<row r="{r}">')
-        for c, v in enumerate(row):
-            ref = f"{_col(c)}{r}"
-            if v is None:
-                continue
-            if isinstance(v, str):
-                w(f'<c r="{ref}" t="s"><v>{s(v)}</v></c>')
-            elif isinstance(v, dt.date):
-                w(f'<c r="{ref}" s="1"><v>{(v - epoch).days}</v></c>')
-            else:
-                w(f'<c r="{ref}"><v>{v}</v></c>')
-        w("</row>")
-    w("</sheetData></worksheet>")
-    sst_xml = (
-        '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
-        f'<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" count="{len(sst)}" uniqueCount="{len(sst)}">'
-        + "".join(f"<si><t>{escape(k)}</t></si>" for k in sst)
-        + "</sst>"
-    )
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
-        z.writestr("[Content_Types].xml", _CT)
-        z.writestr("_rels/.rels", _RELS)
-        z.writestr("xl/workbook.xml", _WB)
-        z.writestr("xl/_rels/workbook.xml.rels", _WB_RELS)
-        z.writestr("xl/styles.xml", _STYLES)
-        z.writestr("xl/sharedStrings.xml", sst_xml)
-        z.writestr("xl/worksheets/sheet1.xml", out.getvalue())
-    return buf.getvalue()
+    return to_xlsx(HEADERS, list(rows(n)), sheet="花名册", title="某某项目农民工花名册", notes=("填表说明：带*为必填",))
 
 
 def make_csv(n: int, encoding: str = "utf-8") -> bytes:
