@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
-pytest_plugins = ["s3server"]
+pytest_plugins = ["s3server", "pgserver"]
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 TODAY = dt.date(2026, 11, 27)
@@ -32,11 +32,27 @@ def local_store(settings):
 
 
 @pytest.fixture
-def app(settings, local_store):
+def db(settings):
+    from sitereg.db import open_database
+
+    database = open_database(settings)
+    yield database
+    database.close()
+
+
+@pytest.fixture
+def catalog(local_store, db):
+    from sitereg.catalog import Catalog
+
+    return Catalog(local_store, db)
+
+
+@pytest.fixture
+def app(settings, local_store, db):
     from sitereg.api import create_app
 
     # A fixed clock: the fixture month's pay deadline (2026-11-15) has passed.
-    return create_app(settings, local_store, today=lambda: TODAY)
+    return create_app(settings, local_store, today=lambda: TODAY, db=db)
 
 
 @pytest.fixture
@@ -48,18 +64,16 @@ def client(app):
 
 
 class Tokens:
-    def __init__(self, store):
-        from sitereg.catalog import Catalog
-
-        self.catalog = Catalog(store)
+    def __init__(self, catalog):
+        self.catalog = catalog
 
     def issue(self, role: str, *scope: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.catalog.issue_token(role, tuple(scope))}"}
 
 
 @pytest.fixture
-def tokens(local_store):
-    return Tokens(local_store)
+def tokens(catalog):
+    return Tokens(catalog)
 
 
 @pytest.fixture
@@ -92,13 +106,14 @@ def service(tmp_path, project_body=None, today=None, **settings_kw):
 
     from sitereg.api import create_app
     from sitereg.catalog import Catalog
+    from sitereg.db import open_database
     from sitereg.settings import Settings
     from sitereg.storage_factory import open_store
 
     settings = Settings(data_dir=str(tmp_path / "svc"), **settings_kw)
-    store = open_store(settings)
-    admin = {"Authorization": "Bearer " + Catalog(store).issue_token("admin", ())}
-    with TestClient(create_app(settings, store, today=today or (lambda: TODAY))) as client:
+    store, db = open_store(settings), open_database(settings)
+    admin = {"Authorization": "Bearer " + Catalog(store, db).issue_token("admin", ())}
+    with TestClient(create_app(settings, store, today=today or (lambda: TODAY), db=db)) as client:
         if project_body is not None:
             assert client.post("/api/v1/projects", json=project_body, headers=admin).status_code == 201
         yield client, admin

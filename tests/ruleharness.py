@@ -8,7 +8,7 @@ import polars as pl
 
 from idgen import make_card, make_credit, make_id
 from sitereg.validate.codes import work_type_lookup
-from sitereg.validate.crosscheck import PeriodTables, cross_findings, overlaps, prepare
+from sitereg.validate.crosscheck import PeriodTables, cross_findings, id_keys, overlaps, prepare, worker_days
 from sitereg.validate.filecheck import Context, FileResult, validate_file
 from sitereg.validate.readers import Table
 
@@ -88,4 +88,23 @@ def cross(roster=None, contracts=None, attendance=None, payments=None, today=TOD
     t = tables_of(roster, contracts, attendance, payments)
     p = prepare(t, PERIOD, ACCOUNT, today)
     other = {code: tables_of(*spec) for code, spec in (others or {}).items()}
-    return cross_findings(p, overlaps("P1", t, other), 1.5)
+    return cross_findings(p, index_overlaps(t, PERIOD, other), 1.5)
+
+
+def index_overlaps(mine: PeriodTables, period: str, others: dict[str, PeriodTables]) -> pl.DataFrame:
+    """What the database's indexed joins answer for ``mine`` (days shared with another project,
+    workers paid by another), computed here over in-memory tables of the other projects."""
+    def paid_keys(t: PeriodTables) -> pl.DataFrame:
+        ids = t.payments.get_column("id_number").drop_nulls().unique()
+        return pl.DataFrame({"id_key": id_keys(ids)})
+
+    my_days = worker_days(mine)
+    ids = pl.concat([mine.attendance.get_column("id_number"), mine.payments.get_column("id_number")]).drop_nulls().unique()
+    my_keys = pl.DataFrame({"id_key": id_keys(ids)})
+    days = [worker_days(t).join(my_days, on=["id_key", "day"]).with_columns(other=pl.lit(code)) for code, t in others.items()]
+    paid = [paid_keys(t).join(my_keys, on="id_key").with_columns(other=pl.lit(code)) for code, t in others.items()]
+    days_hits = pl.concat(days).select("other", "id_key", "day") if days else pl.DataFrame(
+        schema={"other": pl.String, "id_key": pl.Int64, "day": pl.String})
+    paid_hits = pl.concat(paid).select("other", "id_key") if paid else pl.DataFrame(
+        schema={"other": pl.String, "id_key": pl.Int64})
+    return overlaps(mine, period, days_hits, paid_hits)

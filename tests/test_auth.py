@@ -34,10 +34,13 @@ def test_contractor_sees_own_projects_only(client, project, tokens, contractor):
     assert client.get(f"/api/v1/projects/{project['code']}", headers=other).status_code == 404
 
 
-def test_upload_outside_scope_is_403_and_read_is_404(client, project, tokens, contractor):
+def test_upload_outside_scope_is_404_like_a_missing_project_and_read_is_404(client, project, tokens, contractor):
     other = tokens.issue("contractor", "91440106618704536K")
     r = upload(client, other, project["code"], "roster", PERIOD, "roster.xlsx")
-    assert r.status_code == 403
+    missing = upload(client, other, "XM-NO-SUCH-PROJECT", "roster", PERIOD, "roster.xlsx")
+    # The same answer whether the project exists or not: no existence oracle (pen test 5).
+    assert r.status_code == missing.status_code == 404
+    assert r.json() == missing.json()
     mine = upload(client, contractor, project["code"], "roster", PERIOD, "roster.xlsx").json()
     for path in ("", "/report", "/original"):
         assert client.get(f"/api/v1/uploads/{mine['upload_id']}{path}", headers=other).status_code == 404

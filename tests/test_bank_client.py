@@ -72,7 +72,7 @@ def live(settings, local_store, tokens, project_body):
 
     sock = _bound_socket()
     port = sock.getsockname()[1]
-    app = create_app(settings, local_store, today=lambda: TODAY)
+    app = create_app(settings, local_store, today=lambda: TODAY, db=tokens.catalog.db)
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     # The socket is bound before the thread starts: no other process can take the port meanwhile.
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
@@ -168,20 +168,20 @@ class FlakyProxy:
         self.server.server_close()
 
 
-def stored_once(store, batch_id: str, records: int) -> None:
+def stored_once(catalog, batch_id: str, records: int) -> None:
     """The batch is kept once: one original, one table file, each payout counted once."""
     from sitereg import period
 
-    assert store.list("originals/bank/") == [f"originals/bank/payer={ACCOUNT}/batch={batch_id}.json"]
-    assert store.list("tables/bank/") == [f"tables/bank/project={PROJECT}/period={PERIOD}/batch={batch_id}.parquet"]
-    tables, _ = period.load(store, PROJECT, PERIOD)
+    assert catalog.store.list("originals/bank/") == [f"originals/bank/payer={ACCOUNT}/batch={batch_id}.json"]
+    assert catalog.store.list("tables/bank/") == [f"tables/bank/project={PROJECT}/period={PERIOD}/batch={batch_id}.parquet"]
+    tables, _ = period.load(catalog, PROJECT, PERIOD)
     assert tables.payments.height == records
 
 
 # --- tests --------------------------------------------------------------------------------------------------------
 
 
-def test_push_creates_then_replays_the_same_receipt(live, bank_token, local_store):
+def test_push_creates_then_replays_the_same_receipt(live, bank_token, catalog):
     batch = make_batch()
     status, first = bank_client.push(live, bank_token, batch)
     assert status == 201
@@ -192,10 +192,10 @@ def test_push_creates_then_replays_the_same_receipt(live, bank_token, local_stor
     assert bank_client.push_batch(live, bank_token, batch) == first  # 200 is success too
     got = httpx.get(f"{live}/api/v1/payment-batches/CCB-20261114-0001", headers={"Authorization": f"Bearer {bank_token}"})
     assert got.json() == first
-    stored_once(local_store, "CCB-20261114-0001", 37)
+    stored_once(catalog, "CCB-20261114-0001", 37)
 
 
-def test_retries_503_honouring_retry_after_then_gets_the_receipt(live, bank_token, local_store):
+def test_retries_503_honouring_retry_after_then_gets_the_receipt(live, bank_token, catalog):
     with FlakyProxy(live, ["503", "503"]) as proxy:
         started = time.monotonic()
         receipt = bank_client.push_batch(proxy.url, bank_token, make_batch())
@@ -206,10 +206,10 @@ def test_retries_503_honouring_retry_after_then_gets_the_receipt(live, bank_toke
     assert len({r["body"] for r in proxy.seen}) == 1
     assert {r["headers"]["Idempotency-Key"] for r in proxy.seen} == {"CCB-20261114-0001"}
     assert elapsed < 10  # Retry-After: 0 was honoured instead of a long backoff
-    stored_once(local_store, "CCB-20261114-0001", 37)
+    stored_once(catalog, "CCB-20261114-0001", 37)
 
 
-def test_answer_lost_after_the_batch_was_stored(live, bank_token, local_store):
+def test_answer_lost_after_the_batch_was_stored(live, bank_token, catalog):
     """The first attempt reaches the service and is stored, but its answer never comes back:
     the retry gets the stored receipt (200), and nothing is stored twice."""
     with FlakyProxy(live, ["drop"]) as proxy:
@@ -219,10 +219,10 @@ def test_answer_lost_after_the_batch_was_stored(live, bank_token, local_store):
     assert len(proxy.seen) == 2 and proxy.forwarded == 2
     got = httpx.get(f"{live}/api/v1/payment-batches/CCB-20261114-0001", headers={"Authorization": f"Bearer {bank_token}"})
     assert got.json() == receipt
-    stored_once(local_store, "CCB-20261114-0001", 37)
+    stored_once(catalog, "CCB-20261114-0001", 37)
 
 
-def test_client_errors_are_not_retried(live, bank_token, tokens, local_store):
+def test_client_errors_are_not_retried(live, bank_token, tokens, catalog):
     records = fixture_records()
     bank_client.push_batch(live, bank_token, make_batch(records=records))
     with FlakyProxy(live, []) as proxy:
@@ -239,7 +239,7 @@ def test_client_errors_are_not_retried(live, bank_token, tokens, local_store):
     assert (conflict.value.status, conflict.value.code) == (409, "BATCH_CONFLICT")
     assert (unauthorised.value.status, unauthorised.value.code) == (401, "UNAUTHORIZED")
     assert (forbidden.value.status, forbidden.value.code) == (403, "FORBIDDEN")
-    stored_once(local_store, "CCB-20261114-0001", 37)
+    stored_once(catalog, "CCB-20261114-0001", 37)
 
 
 def test_gives_up_after_max_attempts_and_stores_nothing(live, bank_token, local_store):

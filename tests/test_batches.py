@@ -39,7 +39,7 @@ def batch(records=None, batch_id="B-20261114-001"):
 def stored_payments(client, code="XM-440305-2026-001"):
     from sitereg import period
 
-    tables, _ = period.load(client.app.state.store, code, PERIOD)
+    tables, _ = period.load(client.app.state.catalog, code, PERIOD)
     return tables.payments
 
 
@@ -68,14 +68,16 @@ def test_scope_and_dedicated_account(client, project, tokens, admin, project_bod
     r = push(client, other_bank, batch())
     assert r.status_code == 403
     assert client.get("/api/v1/payment-batches/B-20261114-001", headers=admin).status_code == 404
-    # A project whose dedicated account is another one: the whole batch is refused.
+    # A project whose dedicated account is another one: its records are rejected exactly as an
+    # unregistered project's are (the answer must not tell a bank which codes exist).
     other = {**project_body, "code": "XM-OTHER", "dedicated_account": "6222000011112222333"}
     client.post("/api/v1/projects", json=other, headers=admin)
     records = fixture_records()
     records[0] = {**records[0], "project": "XM-OTHER"}
     r = push(client, tokens.issue("bank", ACCOUNT), batch(records))
-    assert r.status_code == 403 and r.json()["code"] == "NOT_PROJECT_ACCOUNT"
-    assert stored_payments(client).height == 0
+    assert r.status_code == 201 and r.json()["rejected"] == 1
+    assert [f["rule"] for f in r.json()["records"][0]["findings"]] == ["PROJECT_UNKNOWN"]
+    assert stored_payments(client).height == 36
     assert client.get("/api/v1/projects", headers=tokens.issue("contractor", "x")).status_code == 200
     for role in ("contractor", "bureau"):
         assert push(client, tokens.issue(role, "44"), batch()).status_code == 403

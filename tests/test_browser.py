@@ -51,7 +51,6 @@ def server(tmp_path_factory):
     import uvicorn
 
     from sitereg.api import create_app
-    from sitereg.catalog import Catalog
     from sitereg.settings import Settings
     from sitereg.storage_factory import open_store
 
@@ -68,7 +67,7 @@ def server(tmp_path_factory):
         time.sleep(0.05)
     try:
         base = f"http://127.0.0.1:{port}"
-        catalog = Catalog(store)
+        catalog = app.state.catalog
         project_body = json.loads((FIXTURES / "project.json").read_text(encoding="utf-8"))
         tokens = {
             "admin": catalog.issue_token("admin", ()),

@@ -8,10 +8,10 @@ import polars as pl
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ruleharness import table
+from ruleharness import index_overlaps, table
 from sitereg.validate.codes import work_type_lookup
 from sitereg.validate.columns import SCHEMAS
-from sitereg.validate.crosscheck import PeriodTables, cross_findings, overlaps, prepare
+from sitereg.validate.crosscheck import PeriodTables, cross_findings, prepare
 from sitereg.validate.filecheck import FINDING_SCHEMA, Context, validate_file
 
 CELLS = st.one_of(
@@ -44,4 +44,4 @@ def test_any_rows_give_findings_not_exceptions(sheet):
     rows_ = result.rows.with_columns(upload_id=pl.lit("U"))
     frames[kind] = rows_.with_columns(source=pl.lit("upload")) if kind == "payments" else rows_
     t = PeriodTables(**frames)
-    cross_findings(prepare(t, "2026-10", "1", dt.date(2026, 11, 27)), overlaps("A", t, {"B": t}), 1.5)
+    cross_findings(prepare(t, "2026-10", "1", dt.date(2026, 11, 27)), index_overlaps(t, "2026-10", {"B": t}), 1.5)

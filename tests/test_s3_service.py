@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import tempfile
 
 import pytest
 from litestar.testing import TestClient
@@ -10,15 +11,16 @@ from litestar.testing import TestClient
 from conftest import FIXTURES, upload
 from s3server import random_bucket_name, running_s3_server
 from sitereg.api import create_app
-from sitereg.catalog import Catalog
 from sitereg.settings import Settings, load_settings
 
 MANIFEST = json.loads((FIXTURES / "manifest.json").read_text(encoding="utf-8"))
 
 
 def s3_settings(server, bucket=None) -> Settings:
-    # Built the way an operator configures it: from SITEREG_* variables.
+    # Built the way an operator configures it: from SITEREG_* variables. The state database is
+    # the embedded SQLite in a data directory of its own (the bucket holds the files).
     return load_settings({
+        "SITEREG_DATA_DIR": tempfile.mkdtemp(prefix="sitereg-s3-"),
         "SITEREG_S3_ENDPOINT": server.endpoint,
         "SITEREG_S3_ACCESS_KEY": server.access_key,
         "SITEREG_S3_SECRET_KEY": server.secret_key,
@@ -28,7 +30,7 @@ def s3_settings(server, bucket=None) -> Settings:
 
 def start(settings, project_body):
     app = create_app(settings)  # the bucket is created at start when missing
-    catalog = Catalog(app.state.store)
+    catalog = app.state.catalog
     admin = {"Authorization": "Bearer " + catalog.issue_token("admin", ())}
     contractor = {"Authorization": "Bearer " + catalog.issue_token("contractor", (project_body["contractor_credit_code"],))}
     return app, admin, contractor
@@ -48,7 +50,8 @@ def test_fixtures_upload_the_same_on_s3(s3_server, project_body):
             assert original.content == (FIXTURES / entry["file"]).read_bytes()
         found = client.get(f"/api/v1/projects/{project_body['code']}/periods/{MANIFEST['period']}/findings", headers=contractor)
         assert found.status_code == 200
-        assert client.get("/health").json()["store"].startswith("s3 ")
+        assert client.get("/health").json() == {"status": "ok"}  # no endpoint or bucket without a token
+        assert client.get("/health", headers=admin).json()["store"].startswith("s3 ")
 
 
 def test_store_outage_is_503_and_nothing_acknowledged_is_lost(tmp_path, project_body):

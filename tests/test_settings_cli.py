@@ -73,7 +73,11 @@ def test_ingest_command_prints_a_receipt(tmp_path, monkeypatch, capsys, project_
     monkeypatch.setenv("SITEREG_DATA_DIR", str(tmp_path / "d"))
     import msgspec
 
-    Catalog(LocalStore(tmp_path / "d")).create_project(msgspec.convert(project_body, Project))
+    from sitereg.db import open_database
+    from sitereg.settings import Settings
+
+    Catalog(LocalStore(tmp_path / "d"), open_database(Settings(data_dir=str(tmp_path / "d")))).create_project(
+        msgspec.convert(project_body, Project))
     assert main(["ingest", project_body["code"], "payments", "2026-10", str(FIXTURES / "payments.csv")]) == 0
     receipt = json.loads(capsys.readouterr().out)
     assert receipt["rows_accepted"] == 37

@@ -36,11 +36,10 @@ def test_fixture_uploads_with_rows_and_planted_findings(client, project, contrac
 def test_wide_attendance_becomes_worker_days(client, project, contractor):
     entry = next(f for f in MANIFEST["files"] if f["file"] == "attendance_wide.xlsx")
     from sitereg import tables
-    from sitereg.catalog import Catalog
 
     r = upload(client, contractor, project["code"], "attendance", PERIOD, entry["file"])
     store = client.app.state.store
-    receipt = Catalog(store).receipt(r.json()["upload_id"])
+    receipt = client.app.state.catalog.receipt(r.json()["upload_id"])
     frame = tables.read(store, receipt.table_key)
     assert frame.height == entry["worker_days"]
     assert frame["date"].min().isoformat() >= f"{PERIOD}-01"
@@ -73,11 +72,10 @@ def test_original_is_the_exact_bytes(client, project, contractor):
 
 
 def test_newer_upload_becomes_current_and_older_is_kept(client, project, contractor):
-    from sitereg.catalog import Catalog
 
     a = upload(client, contractor, project["code"], "roster", PERIOD, "roster.xlsx").json()
     b = upload(client, contractor, project["code"], "roster", PERIOD, "roster_en.csv").json()
-    catalog = Catalog(client.app.state.store)
+    catalog = client.app.state.catalog
     assert catalog.current_upload("roster", project["code"], PERIOD) == b["upload_id"]
     # A later period without its own roster uses the latest earlier one.
     assert catalog.current_upload("roster", project["code"], "2026-11") == b["upload_id"]
@@ -152,9 +150,8 @@ def test_wide_attendance_with_date_headers_and_a_weekday_line(client, project, c
     assert r.status_code == 201, r.text
     assert (r.json()["rows_total"], r.json()["rows_rejected"], r.json()["errors"]) == (1, 0, 0)
     from sitereg import tables
-    from sitereg.catalog import Catalog
 
-    receipt = Catalog(client.app.state.store).receipt(r.json()["upload_id"])
+    receipt = client.app.state.catalog.receipt(r.json()["upload_id"])
     assert tables.read(client.app.state.store, receipt.table_key).height == 22  # October 2026's weekdays
 
 

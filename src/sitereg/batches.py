@@ -1,13 +1,10 @@
 """Bank payment batches: pushed from a project's dedicated wage account, stored exactly once.
 
 The money has already moved, so every well-formed record is kept, whatever compliance
-findings it raises. Idempotency rests on write-once keys:
-  originals/bank/batch={batch_id}.json           the batch as received (create = the lock)
-  meta/txn/payer={account}/{bank_txn_id}.json    one entry per stored transaction
-  tables/bank/project={p}/period={m}/batch={batch_id}.parquet
-                                                 accepted records, read with uploaded wage sheets
-  meta/batches/{batch_id}.json                   the receipt, written last
-A replay of the same content answers the stored receipt; other content under the same
+findings it raises. The batch as received is a write-once object in the bucket (its create
+is the lock on the batch id); each bank transaction id is claimed under a unique constraint in
+the database, so two concurrent batches sharing one store it once; the receipt is written
+last. A replay of the same content answers the stored receipt; other content under the same
 batch_id is a conflict. A crash after the original was stored is finished by the next replay.
 """
 
@@ -15,7 +12,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import re
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -23,16 +19,15 @@ from typing import Any
 import msgspec
 import polars as pl
 
-from sitereg import tables
-from sitereg.catalog import PERIOD, Catalog, Project, mark_period
+from sitereg import grammar as g
+from sitereg import keys, tables
+from sitereg.catalog import Catalog, Project
 from sitereg.settings import Settings
-from sitereg.storage import AlreadyExists, NotFound, ObjectStore
+from sitereg.storage import AlreadyExists
 from sitereg.validate import checks as ck
 from sitereg.validate.filecheck import FINDING_SCHEMA, Context, validate_file
 from sitereg.validate.readers import Table
 
-SAFE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
-AMOUNT = re.compile(r"^\d{1,12}\.\d{2}$")
 # API field -> header given to the shared payments validation (its English aliases).
 FIELDS = ("bank_txn_id", "project", "period", "id_number", "name", "payee_account", "payee_name", "channel",
           "amount", "paid_at")
@@ -92,40 +87,22 @@ def content_hash(batch: Batch) -> str:
     return hashlib.sha256(msgspec.json.encode(batch)).hexdigest()
 
 
-# Batch ids are a bank's own: keys live under the payer account, so two banks never collide.
-def receipt_key(payer: str, batch_id: str) -> str:
-    return f"meta/batches/payer={payer}/{batch_id}.json"
-
-
-def original_key(payer: str, batch_id: str) -> str:
-    return f"originals/bank/payer={payer}/batch={batch_id}.json"
-
-
-def get_receipt(store: ObjectStore, payers: tuple[str, ...] | None, batch_id: str) -> dict[str, Any] | None:
-    """The receipt of a batch pushed from one of ``payers`` (None: any payer, for admins)."""
-    if not SAFE_ID.match(batch_id):
+def get_receipt(catalog: Catalog, payers: tuple[str, ...] | None, batch_id: str) -> dict[str, Any] | None:
+    """The receipt of a batch pushed from one of ``payers`` (None: any payer, for admins).
+    Batch ids are a bank's own: they are unique per payer account, never across banks."""
+    if not g.SAFE_ID.ok(batch_id):
         return None
-    if payers is None:
-        payers = tuple(k.split("/")[2].removeprefix("payer=") for k in store.list("meta/batches/")
-                       if k.endswith(f"/{batch_id}.json"))
-    for payer in payers:
-        if not SAFE_ID.match(payer):
-            continue
-        try:
-            return msgspec.json.decode(store.get(receipt_key(payer, batch_id)))
-        except NotFound:
-            continue
-    return None
+    return catalog.db.batch_receipt(payers, batch_id)
 
 
 def authorise(catalog: Catalog, batch: Batch, scope: tuple[str, ...] | None) -> dict[str, Project]:
-    """Refuse the batch unless the token holds the payer account and every named, registered
-    project has that account as its dedicated account. Returns the registered projects."""
-    if not SAFE_ID.match(batch.batch_id):
+    """Refuse the batch unless the token holds the payer account. Returns the projects whose
+    dedicated account is the payer account (records naming any other project are rejected)."""
+    if not g.SAFE_ID.ok(batch.batch_id):
         raise BatchRefused(400, "BATCH_ID_INVALID", "batch_id 只能包含字母、数字、点、下划线和连字符（最多 128 位）",
                            "batch_id may hold letters, digits, '.', '_' and '-' (at most 128)")
-    if not SAFE_ID.match(batch.payer_account):
-        raise BatchRefused(400, "VALIDATION", "payer_account 格式无效", "payer_account is malformed")
+    if not g.ACCOUNT.ok(batch.payer_account):
+        raise BatchRefused(400, "VALIDATION", f"payer_account 应为{g.ACCOUNT.zh}", f"payer_account must be {g.ACCOUNT.en}")
     if not batch.records:
         raise BatchRefused(400, "VALIDATION", "records 不能为空", "records must not be empty")
     if scope is not None and batch.payer_account not in scope:
@@ -134,56 +111,59 @@ def authorise(catalog: Catalog, batch: Batch, scope: tuple[str, ...] | None) -> 
     projects: dict[str, Project] = {}
     for code in sorted({r.project for r in batch.records}):
         project = catalog.project(code)
-        if project is None:
-            continue  # an unknown project rejects its records, not the batch
-        if project.dedicated_account != batch.payer_account:
-            raise BatchRefused(403, "NOT_PROJECT_ACCOUNT", f"付款账户不是项目 {code} 登记的农民工工资专用账户，整批未入库",
-                               f"The payer account is not the dedicated wage account of project {code}; nothing was stored",
-                               {"project": code})
-        projects[code] = project
+        # A project that is not registered and one whose dedicated account is another are the
+        # same to a bank (PROJECT_UNKNOWN on those records): answering differently would tell
+        # it which project codes exist. Either way the record is rejected, not the batch.
+        if project is not None and project.dedicated_account == batch.payer_account:
+            projects[code] = project
     return projects
 
 
-def ingest(store: ObjectStore, settings: Settings, batch: Batch, *, scope: tuple[str, ...] | None, actor: str,
+def ingest(catalog: Catalog, settings: Settings, batch: Batch, *, scope: tuple[str, ...] | None, actor: str,
            today: dt.date) -> Outcome:
-    catalog = Catalog(store)
+    store = catalog.store
     projects = authorise(catalog, batch, scope)
+    original_key = keys.bank_original(batch.payer_account, batch.batch_id)
     digest = content_hash(batch)
     body = msgspec.json.encode({"sha256": digest, "received_by": actor, "batch": batch})
     try:
-        store.create(original_key(batch.payer_account, batch.batch_id), body, content_type="application/json")
+        store.create(original_key, body, content_type="application/json")
         created = True
     except AlreadyExists:
-        stored = msgspec.json.decode(store.get(original_key(batch.payer_account, batch.batch_id)))
+        stored = msgspec.json.decode(store.get(original_key))
         if stored["sha256"] != digest:
             raise BatchRefused(409, "BATCH_CONFLICT", f"批次 {batch.batch_id} 已以不同内容提交过，本次未做任何更改",
                                f"Batch {batch.batch_id} was already received with other content; nothing was changed",
                                {"batch_id": batch.batch_id}) from None
-        receipt = _await_receipt(store, batch.payer_account, batch.batch_id)
+        receipt = _await_receipt(catalog, batch.payer_account, batch.batch_id)
         if receipt is not None:
             return Outcome(receipt, created=False)
         created = False  # received before but never finished (a crash): finish it now, idempotently
-    receipt = _process(store, batch, projects, today)
-    store.put(receipt_key(batch.payer_account, batch.batch_id), msgspec.json.encode(receipt), content_type="application/json")
+    # The bucket decided who owns the batch id; the database row carries its state from here.
+    catalog.db.claim_batch(batch.payer_account, batch.batch_id, digest, original_key)
+    receipt = _process(catalog, batch, projects, today)
+    store.put(keys.batch_receipt(batch.payer_account, batch.batch_id), msgspec.json.encode(receipt),
+              content_type="application/json")
+    catalog.db.save_batch_receipt(batch.payer_account, batch.batch_id, receipt)
     for project, period in sorted({(r.project, r.period) for r in batch.records if r.project in projects
-                                   and PERIOD.match(r.period)}):
+                                   and g.PERIOD.ok(r.period)}):
         from sitereg.pipeline import recheck
 
-        recheck(store, settings, projects[project], period, today)
+        recheck(catalog, settings, projects[project], period, today)
     return Outcome(receipt, created=created)
 
 
-def _await_receipt(store: ObjectStore, payer: str, batch_id: str, seconds: float = 10.0) -> dict[str, Any] | None:
+def _await_receipt(catalog: Catalog, payer: str, batch_id: str, seconds: float = 10.0) -> dict[str, Any] | None:
     """A concurrent first request may still be writing; wait briefly for its receipt."""
     deadline = time.monotonic() + seconds
     while True:
-        receipt = get_receipt(store, (payer,), batch_id)
+        receipt = get_receipt(catalog, (payer,), batch_id)
         if receipt is not None or time.monotonic() > deadline:
             return receipt
         time.sleep(0.05)
 
 
-def _process(store: ObjectStore, batch: Batch, projects: dict[str, Project], today: dt.date) -> dict[str, Any]:
+def _process(catalog: Catalog, batch: Batch, projects: dict[str, Project], today: dt.date) -> dict[str, Any]:
     n = len(batch.records)
     raw = pl.DataFrame({f: [getattr(r, f) for r in batch.records] for f in FIELDS}, schema={f: pl.String for f in FIELDS})
     raw = raw.with_columns(__row__=pl.int_range(1, n + 1, dtype=pl.Int64))
@@ -195,9 +175,9 @@ def _process(store: ObjectStore, batch: Batch, projects: dict[str, Project], tod
         _repeat=~pl.col("bank_txn_id").is_first_distinct(),
         _first=pl.col("__row__").first().over("bank_txn_id"),
         _unknown=~pl.col("project").is_in(list(projects)),
-        _bad_amount=~pl.col("amount").str.contains(AMOUNT.pattern),
-        _bad_period=~pl.col("period").str.contains(PERIOD.pattern),
-        _bad_txn=~pl.col("bank_txn_id").str.contains(SAFE_ID.pattern),
+        _bad_amount=~pl.col("amount").str.contains(g.anchored(g.AMOUNT)),
+        _bad_period=~pl.col("period").str.contains(g.anchored(g.PERIOD)),
+        _bad_txn=~pl.col("bank_txn_id").str.contains(g.anchored(g.SAFE_ID)),
     )
     findings.append(_record_findings(pre.filter(pl.col("_repeat")), "TXN_CONFLICT", "bank_txn_id", None,
                                      first=pl.col("_first").cast(pl.String)))
@@ -224,16 +204,17 @@ def _process(store: ObjectStore, batch: Batch, projects: dict[str, Project], tod
     # other content is a conflict.
     duplicates: set[int] = set()
     if accepted is not None and accepted.height:
-        duplicates, conflicts = _claim_transactions(store, batch, accepted)
+        duplicates, conflicts = _claim_transactions(catalog, batch, accepted)
         if conflicts:
             found = pl.concat([found, _record_findings(raw.filter(pl.col("__row__").is_in(conflicts)), "TXN_CONFLICT",
                                                        "bank_txn_id", {"first": "earlier batch / 之前的批次"})])
         drop = duplicates | set(conflicts)
         accepted = accepted.filter(~pl.col("__row__").is_in(list(drop)))
         for (project, period), part in accepted.group_by("project", "period", maintain_order=True):
-            tables.write(store, f"tables/bank/project={project}/period={period}/batch={batch.batch_id}.parquet",
+            key = keys.bank_table(project, period, batch.batch_id)
+            tables.write(catalog.store, key,
                          part.drop("project").with_columns(upload_id=pl.lit(batch.batch_id), source=pl.lit("bank")))
-            mark_period(store, project, period)
+            catalog.db.add_batch_part(batch.payer_account, batch.batch_id, project, period, key)
     kept = set(accepted.get_column("__row__").to_list()) | duplicates if accepted is not None else set()
     return _receipt(batch, raw, found, kept, duplicates)
 
@@ -251,23 +232,26 @@ def _record_findings(frame: pl.DataFrame, rule: str, column: str, args: dict | N
     ).cast(FINDING_SCHEMA)
 
 
-def _claim_transactions(store: ObjectStore, batch: Batch, accepted: pl.DataFrame) -> tuple[set[int], list[int]]:
-    """Compare the batch's transactions with those this payer account already stored."""
-    cols = ["bank_txn_id", "project", "period", "id_number", "payee_account", "amount_fen", "paid_at"]
-    mine = accepted.select("__row__", "bank_txn_id",
-                           content=pl.concat_str([pl.col(c).cast(pl.String) for c in cols], separator="|"))
-    prefix = f"meta/txn/payer={batch.payer_account}/"
-    own_key = f"{prefix}batch={batch.batch_id}.parquet"
-    held = [tables.read(store, key) for key in store.list(prefix) if key != own_key]
-    duplicates: set[int] = set()
-    conflicts: list[int] = []
-    if held:
-        seen = pl.concat(held).unique("bank_txn_id", keep="first")
-        joined = mine.join(seen, on="bank_txn_id", how="inner", suffix="_held")
-        duplicates = set(joined.filter(pl.col("content") == pl.col("content_held")).get_column("__row__").to_list())
-        conflicts = joined.filter(pl.col("content") != pl.col("content_held")).get_column("__row__").to_list()
-    fresh = mine.filter(~pl.col("__row__").is_in(list(duplicates | set(conflicts))))
-    tables.write(store, own_key, fresh.select("bank_txn_id", "content"))
+TXN_CONTENT = ("period", "id_number", "payee_account", "amount_fen", "paid_at")
+
+
+def txn_claims(records: pl.DataFrame) -> list[tuple[str, str]]:
+    """(bank_txn_id, digest of what the transaction says) of accepted records (with their
+    project). The database keeps a digest, not the content (IDs and cards), and it must be the
+    same in every version of the service: SHA-256, not Polars' hash."""
+    content = records.select("bank_txn_id", text=pl.concat_str(
+        [pl.col(c).cast(pl.String) for c in ("bank_txn_id", "project", *TXN_CONTENT)], separator="|"))
+    return [(txn, hashlib.sha256(text.encode()).hexdigest()) for txn, text in content.iter_rows()]
+
+
+def _claim_transactions(catalog: Catalog, batch: Batch, accepted: pl.DataFrame) -> tuple[set[int], list[int]]:
+    """Claim the batch's transactions for its payer account in the database (a unique
+    constraint): rows whose id another batch already stored with the same content are the same
+    payout (duplicates, kept once); with other content they are conflicts."""
+    mine = accepted.select("__row__", "bank_txn_id", "project", *TXN_CONTENT)
+    held_same, held_other = catalog.db.claim_txns(batch.payer_account, batch.batch_id, txn_claims(mine))
+    duplicates = set(mine.filter(pl.col("bank_txn_id").is_in(list(held_same))).get_column("__row__").to_list())
+    conflicts = mine.filter(pl.col("bank_txn_id").is_in(list(held_other))).get_column("__row__").to_list()
     return duplicates, conflicts
 
 

@@ -1,49 +1,62 @@
-"""A project-period: its current tables, its findings across files and projects.
+"""A project-period: its current tables, its findings across files and projects, and the
+derived rows that region views and the worker ledger read.
 
-Used by the upload pipeline (re-check after every change) and by the read endpoints.
+The upload pipeline and the bank batches call ``recheck`` after every change; the read
+endpoints call ``findings`` and ``coverage_counts``, which compute from the current tables.
+Cross-project checks are an indexed join in the database (``worker_days``/``worker_months``),
+never a load of the other projects' tables, so a recheck costs the same in a city of 2,000
+projects as in one.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import threading
-import time
+from typing import Any
 
+import msgspec
 import polars as pl
 
 from sitereg import tables
-from sitereg.catalog import Catalog, Project, projects_in_period
+from sitereg.catalog import Catalog, Project
 from sitereg.settings import Settings
-from sitereg.storage import NotFound, ObjectStore
+from sitereg.validate import checks as ck
 from sitereg.validate import coverage as cov
-from sitereg.validate.crosscheck import PeriodTables, cross_findings, overlaps, prepare
+from sitereg.validate.crosscheck import (
+    CROSS_FINDING_SCHEMA,
+    OVERLAP_SCHEMA,
+    PeriodTables,
+    Prepared,
+    cross_findings,
+    id_keys,
+    overlaps,
+    prepare,
+    worker_days,
+)
+from sitereg.validate.rules import BY_CODE
 
 KINDS = ("roster", "contracts", "attendance", "payments")
+ON_TIME_TYPE = pl.List(pl.Struct({"deadline": pl.Date, "n": pl.Int64, "d": pl.Int64}))
+# Error findings whose count depends on the day they are read (the pay deadline passing).
+TIME_DEPENDENT = ("NOT_PAID",)
 
 
-def bank_keys(store: ObjectStore, project: str, period: str) -> list[str]:
-    return store.list(f"tables/bank/project={project}/period={period}/")
-
-
-def load(store: ObjectStore, project: str, period: str) -> tuple[PeriodTables, dict[str, str]]:
+def load(catalog: Catalog, project: str, period: str) -> tuple[PeriodTables, dict[str, str]]:
     """The current tables of a project-period and the upload id each came from."""
-    catalog = Catalog(store)
     blank = PeriodTables.empty()
     frames: dict[str, pl.DataFrame] = {}
     current: dict[str, str] = {}
+    pointers = catalog.current_uploads(project, period)
     for kind in KINDS:
-        upload_id = catalog.current_upload(kind, project, period)
         frame = getattr(blank, kind)
-        if upload_id is not None:
-            receipt = catalog.receipt(upload_id)
-            if receipt is not None and receipt.table_key:
-                frame = tables.read(store, receipt.table_key)
-                if kind == "payments":
-                    frame = frame.with_columns(source=pl.lit("upload"))
-                current[kind] = upload_id
+        receipt = catalog.receipt(pointers[kind]) if kind in pointers else None
+        if receipt is not None and receipt.table_key:
+            frame = tables.read(catalog.store, receipt.table_key)
+            if kind == "payments":
+                frame = frame.with_columns(source=pl.lit("upload"))
+            current[kind] = receipt.upload_id
         frames[kind] = frame.select(getattr(blank, kind).columns) if frame.height else getattr(blank, kind)
     # Bank-pushed records join the uploaded wage sheet: one payments table, one code path.
-    bank = [tables.read(store, key) for key in bank_keys(store, project, period)]
+    bank = [tables.read(catalog.store, key) for key in catalog.db.batch_parts(project, period)]
     if bank:
         # Bank records first: a wage sheet row repeating a bank transaction is the same payout.
         frames["payments"] = pl.concat([*[b.select(blank.payments.columns) for b in bank], frames["payments"]],
@@ -51,59 +64,111 @@ def load(store: ObjectStore, project: str, period: str) -> tuple[PeriodTables, d
     return PeriodTables(**frames), current
 
 
-def other_projects(store: ObjectStore, project: str, period: str) -> dict[str, PeriodTables]:
-    """Who worked which day, and who was paid for the period, on every other project of the same
-    month (for cross-project checks): only those columns, only those tables."""
-    codes = set(projects_in_period(store, period))
-    codes.discard(project)
-    catalog = Catalog(store)
-    blank = PeriodTables.empty()
-    out = {}
-    for code in sorted(codes):
-        frames = {}
-        for kind, cols in (("attendance", ["id_number", "date"]), ("payments", ["id_number", "period"])):
-            upload_id = catalog.current_upload(kind, code, period)
-            receipt = catalog.receipt(upload_id) if upload_id else None
-            parts = [tables.read(store, receipt.table_key, cols)] if receipt and receipt.table_key else []
-            if kind == "payments":
-                parts += [tables.read(store, key, cols) for key in bank_keys(store, code, period)]
-            frames[kind] = pl.concat(parts) if parts else getattr(blank, kind).select(cols)
-        out[code] = PeriodTables(blank.roster, blank.contracts, frames["attendance"], frames["payments"])
-    return out
-
-
-def findings(store: ObjectStore, settings: Settings, project: Project, period: str, today: dt.date) -> pl.DataFrame:
-    """Every current finding of the project-period: per-file ones of the current uploads, then
-    the cross-file and cross-project ones computed from the current tables."""
-    t, current = load(store, project.code, period)
-    return _findings(store, settings, project, period, today, t, current, prepare(t, period, project.dedicated_account, today))
-
-
-def evaluate(store: ObjectStore, settings: Settings, project: Project, period: str, today: dt.date) -> tuple[pl.DataFrame, dict]:
-    """Findings and coverage counts of a project-period from one load of its tables (the re-check
-    after every upload or batch)."""
-    t, current = load(store, project.code, period)
-    prepared = prepare(t, period, project.dedicated_account, today)
-    return (_findings(store, settings, project, period, today, t, current, prepared),
-            _counts(project, period, today, t, prepared))
-
-
-def _findings(store, settings, project, period, today, t: PeriodTables, current: dict[str, str], prepared) -> pl.DataFrame:
-    catalog = Catalog(store)
+def _file_findings(catalog: Catalog, current: dict[str, str]) -> list[pl.DataFrame]:
     parts = []
     for kind, upload_id in current.items():
         receipt = catalog.receipt(upload_id)
         if receipt is not None:
-            parts.append(tables.read(store, receipt.findings_key).with_columns(kind=pl.lit(kind), upload_id=pl.lit(upload_id)))
-    overlap = overlaps(project.code, t, other_projects(store, project.code, period))
-    cross = cross_findings(prepared, overlap, settings.overpaid_ratio).with_columns(upload_id=pl.lit(None, pl.String))
-    return pl.concat([*parts, cross], how="diagonal_relaxed")
+            parts.append(tables.read(catalog.store, receipt.findings_key)
+                         .with_columns(kind=pl.lit(kind), upload_id=pl.lit(upload_id)))
+    return parts
 
 
-def coverage_counts(store: ObjectStore, project: Project, period: str, today: dt.date) -> dict:
+def _overlap_findings(catalog: Catalog, project: str, period: str, t: PeriodTables, settings: Settings) -> pl.DataFrame:
+    days = pl.DataFrame(catalog.db.overlaps(project, period), schema={"other": pl.String, "id_key": pl.Int64, "day": pl.String},
+                        orient="row")
+    paid = pl.DataFrame(catalog.db.paid_elsewhere(project, period), schema={"other": pl.String, "id_key": pl.Int64},
+                        orient="row")
+    found = overlaps(t, period, days, paid)
+    if found.height == 0:
+        return pl.DataFrame(schema=CROSS_FINDING_SCHEMA)
+    empty = prepare(PeriodTables.empty(), period, None, dt.date(2000, 1, 1))
+    return cross_findings(empty, found, settings.overpaid_ratio)
+
+
+def findings(catalog: Catalog, settings: Settings, project: Project, period: str, today: dt.date) -> pl.DataFrame:
+    """Every current finding of the project-period: per-file ones of the current uploads, then
+    the cross-file ones from the current tables, then the cross-project ones from the index."""
+    t, current = load(catalog, project.code, period)
+    prepared = prepare(t, period, project.dedicated_account, today)
+    none = pl.DataFrame(schema=OVERLAP_SCHEMA)
+    cross = cross_findings(prepared, none, settings.overpaid_ratio)
+    return pl.concat([*_file_findings(catalog, current), cross.with_columns(upload_id=pl.lit(None, pl.String)),
+                      _overlap_findings(catalog, project.code, period, t, settings).with_columns(upload_id=pl.lit(None, pl.String))],
+                     how="diagonal_relaxed")
+
+
+def coverage_counts(catalog: Catalog, project: Project, period: str, today: dt.date) -> dict:
     """Numerators, denominators and the five systems of one project-period, from its current tables."""
-    t, _ = load(store, project.code, period)
+    t, _ = load(catalog, project.code, period)
     return _counts(project, period, today, t, prepare(t, period, project.dedicated_account, today))
+
+
+def recheck(catalog: Catalog, settings: Settings, project: Project, period: str, today: dt.date) -> pl.DataFrame:
+    """Recompute what the project-period's views read after one of its inputs changed: its
+    worker index (days and months, for cross-project checks and the ledger) and its coverage
+    row with the error counts /risks shows. Both are written under a version taken before the
+    tables are read, so a slower, older computation can never replace a newer one."""
+    version = catalog.db.next_version()
+    t, current = load(catalog, project.code, period)
+    prepared = prepare(t, period, project.dedicated_account, today)
+    cross = cross_findings(prepared, pl.DataFrame(schema=OVERLAP_SCHEMA), settings.overpaid_ratio)
+    file_parts = _file_findings(catalog, current)
+    days = worker_days(t)
+    catalog.db.replace_worker_index(project.code, period, version, list(days.iter_rows()),
+                                    _worker_months(prepared, [*file_parts, cross]))
+    counts = _counts(project, period, today, t, prepared)
+    counts.update(_risk_counts([*file_parts, cross], prepared))
+    catalog.db.put_coverage(project.code, period, version, project.region_code, project.investment_type, counts)
+    return pl.concat([*file_parts, cross], how="diagonal_relaxed")
+
+
+def _worker_months(p: Prepared, parts: list[pl.DataFrame]) -> list[dict[str, Any]]:
+    """One ledger row per worker of the period: days, expected, paid (all, and from the
+    dedicated account into the worker's own account), when and from which accounts, and the
+    codes of the findings about them."""
+    w = p.workers
+    if w.height == 0:
+        return []
+    found = pl.concat([f.select("rule", "worker") for f in parts if f.height], how="vertical_relaxed") if any(
+        f.height for f in parts) else pl.DataFrame(schema={"rule": pl.String, "worker": pl.String})
+    codes = found.drop_nulls("worker").unique().group_by("worker").agg(findings=pl.col("rule").sort())
+    pay = p.payouts.group_by("id_number").agg(
+        paid_at=pl.col("paid_at").cast(pl.String).drop_nulls().unique().sort(),
+        paid_from=ck.mask_card(pl.col("payer_account")).drop_nulls().unique().sort())
+    rows = (
+        w.select("id_number", "name", "days", "expected_fen", "paid_fen", paid_dedicated_fen="paid_own_dedicated_fen")
+        .with_columns(id_key=id_keys(w.get_column("id_number")), id_masked=ck.mask_id(pl.col("id_number")),
+                      payroll_net_fen=pl.lit(None, pl.Int64))
+        .join(pay, on="id_number", how="left")
+        .join(codes, left_on="id_masked", right_on="worker", how="left")
+        .drop("id_number")
+    )
+    return rows.with_columns(pl.col("paid_at", "paid_from", "findings").fill_null([])).to_dicts()
+
+
+def _risk_counts(parts: list[pl.DataFrame], p: Prepared) -> dict[str, Any]:
+    """Error findings by rule for /risks, except those that turn into errors only once a pay
+    deadline passes: those are kept per deadline and judged on the day they are read."""
+    errors = [code for code, rule in BY_CODE.items() if rule.severity == "error" and code not in TIME_DEPENDENT]
+    found = pl.concat([f.select("rule") for f in parts], how="vertical_relaxed") if parts else pl.DataFrame(
+        schema={"rule": pl.String})
+    by_rule = dict(found.filter(pl.col("rule").is_in(errors)).group_by("rule").len().sort("rule").iter_rows())
+    unpaid = (p.workers.filter((pl.col("days") > 0) & (pl.col("paid_count") == 0))
+              .group_by("deadline").len().sort("deadline"))
+    return {"errors_by_rule": {k: int(v) for k, v in by_rule.items()},
+            "unpaid_by_deadline": [{"deadline": d.isoformat(), "n": int(n)} for d, n in unpaid.iter_rows()]}
+
+
+def errors_as_of(row: dict[str, Any], today: dt.date) -> dict[str, int]:
+    """A coverage row's error counts by rule on ``today``: workers left unpaid past their
+    deadline count as NOT_PAID from the day after it."""
+    out = dict(msgspec.json.decode(row.get("errors_by_rule") or "{}"))
+    unpaid = msgspec.json.decode(row.get("unpaid_by_deadline") or "[]")
+    overdue = sum(g["n"] for g in unpaid if today > dt.date.fromisoformat(g["deadline"]))
+    if overdue:
+        out["NOT_PAID"] = overdue
+    return dict(sorted(out.items()))
 
 
 def _counts(project: Project, period: str, today: dt.date, t: PeriodTables, prepared) -> dict:
@@ -121,7 +186,7 @@ def _counts(project: Project, period: str, today: dt.date, t: PeriodTables, prep
 
 
 def coverage_json(row: dict, today: dt.date) -> dict:
-    """The Coverage object of api.md for one snapshot or live row."""
+    """The Coverage object of api.md for one stored or live row."""
     row = dict(row)
     # On-time pay is judged only for workers whose deadline has passed by ``today``.
     row["on_time_n"], row["on_time_d"] = cov.on_time_as_of(row.get("on_time_by_deadline"), today)
@@ -131,62 +196,18 @@ def coverage_json(row: dict, today: dt.date) -> dict:
     return out
 
 
-def write_snapshot(store: ObjectStore, row: dict) -> None:
-    """Keep a project-period's coverage counts for region views (on-time pay is re-judged on read)."""
-    tables.write(store, snapshot_key(row["project"], row["period"]), pl.DataFrame([row]))
-
-
-def snapshot_key(project: str, period: str) -> str:
-    # Period first: a region view lists one month's snapshots, not every month's.
-    return f"derived/coverage/period={period}/project={project}.parquet"
-
-
-def months(first: str, last: str) -> list[str]:
-    y, m = int(first[:4]), int(first[5:7])
-    out = []
-    while f"{y:04d}-{m:02d}" <= last:
-        out.append(f"{y:04d}-{m:02d}")
-        y, m = (y + 1, 1) if m == 12 else (y, m + 1)
-    return out
-
-
-class SnapshotCache:
-    """Coverage snapshot rows of whole months, kept in memory; each read lists the month's
-    snapshots with their versions and re-reads only those that changed, so several API
-    processes over one store stay correct without telling each other anything."""
-
-    def __init__(self, store: ObjectStore, max_age: float = 0.0) -> None:
-        self.store = store
-        self.max_age = max_age
-        self._rows: dict[str, tuple[str, dict]] = {}
-        self._frames: dict[str, tuple[int, pl.DataFrame, float]] = {}
-        self._lock = threading.Lock()
-
-    def rows(self, first: str, last: str) -> pl.DataFrame:
-        frames = [f for month in months(first, last) if (f := self._month(month)).height]
-        return pl.concat(frames, how="diagonal_relaxed") if frames else pl.DataFrame()
-
-    def _month(self, month: str) -> pl.DataFrame:
-        with self._lock:
-            cached = self._frames.get(month)
-        if cached is not None and time.monotonic() - cached[2] < self.max_age:
-            return cached[1]
-        versions = self.store.versions(f"derived/coverage/period={month}/")
-        signature = hash(tuple(sorted(versions.items())))
-        if cached is not None and cached[0] == signature:
-            with self._lock:
-                self._frames[month] = (signature, cached[1], time.monotonic())
-            return cached[1]
-        for key, version in versions.items():
-            hit = self._rows.get(key)
-            if hit is None or hit[0] != version:
-                try:
-                    row = tables.read(self.store, key).row(0, named=True)
-                except NotFound:
-                    continue  # replaced while we listed; the next read sees the new one
-                self._rows[key] = (version, row)
-        rows = [self._rows[k][1] for k in sorted(versions) if k in self._rows]
-        frame = pl.DataFrame(rows, infer_schema_length=None) if rows else pl.DataFrame()
-        with self._lock:
-            self._frames[month] = (signature, frame, time.monotonic())
-        return frame
+def coverage_rows(catalog: Catalog, first: str, last: str, region: str | None, projects: list[str]) -> pl.DataFrame:
+    """Stored coverage rows of these projects over [first, last], as one frame (one indexed
+    query by period and region; nested deadlines typed so that a month with none sums like any other)."""
+    rows = catalog.db.coverage(first, last, region_prefix=region)
+    if not rows:
+        return pl.DataFrame()
+    for row in rows:
+        # Kept as JSON text: /risks decodes them for the rows it lists, nothing else needs them.
+        row["errors_by_rule"] = msgspec.json.encode(row.get("errors_by_rule") or {}).decode()
+        row["unpaid_by_deadline"] = msgspec.json.encode(row.get("unpaid_by_deadline") or []).decode()
+        groups = row.get("on_time_by_deadline")
+        row["on_time_by_deadline"] = [{**g, "deadline": dt.date.fromisoformat(g["deadline"]) if g["deadline"] else None}
+                                      for g in groups] if groups else None
+    frame = pl.DataFrame(rows, infer_schema_length=None)
+    return frame.with_columns(pl.col("on_time_by_deadline").cast(ON_TIME_TYPE)).filter(pl.col("project").is_in(projects))

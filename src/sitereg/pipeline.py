@@ -16,10 +16,10 @@ from pathlib import PurePath
 
 import polars as pl
 
-from sitereg import tables
+from sitereg import keys, tables
 from sitereg.catalog import Catalog, Project, Receipt, new_upload_id
 from sitereg.sandbox import Limits, read_isolated
-from sitereg.settings import Settings
+from sitereg.settings import Settings, today_in
 from sitereg.storage import ObjectStore
 from sitereg.validate.codes import work_type_lookup
 from sitereg.validate.columns import header_hints
@@ -28,7 +28,6 @@ from sitereg.validate.readers import ReadFailure, Table, read_table
 
 log = logging.getLogger("sitereg.pipeline")
 
-_EXTENSIONS = {".xlsx", ".csv", ".txt", ".xls", ".xlsm"}
 _HINTS = header_hints()
 _JOBS = work_type_lookup()
 
@@ -54,7 +53,7 @@ def age_limits(settings: Settings, region_code: str, on: dt.date) -> tuple[int, 
 
 
 def ingest(
-    store: ObjectStore,
+    catalog: Catalog,
     settings: Settings,
     project: Project,
     kind: str,
@@ -65,19 +64,17 @@ def ingest(
     actor: str,
     today: dt.date | None = None,
 ) -> Outcome:
-    catalog = Catalog(store)
+    store = catalog.store
     sha = hashlib.sha256(data).hexdigest()
     existing = catalog.find_duplicate(project.code, kind, period, sha)
     if existing is not None:
         return Outcome(existing, created=False, readable=existing.status == "accepted")
 
     upload_id = new_upload_id()
-    ext = PurePath(filename).suffix.lower()
-    original_key = (f"originals/project={project.code}/period={period}/kind={kind}/"
-                    f"{upload_id}{ext if ext in _EXTENSIONS else '.bin'}")
+    original_key = keys.original(project.code, period, kind, upload_id, PurePath(filename).suffix)
     store.create(original_key, data, content_type="application/octet-stream")
 
-    today = today or dt.date.today()
+    today = today or today_in(settings)
     result = read(settings, data, filename)
     table_key = None
     if isinstance(result, ReadFailure):
@@ -92,11 +89,11 @@ def ingest(
         accepted = total - rejected
         if total == 0:
             findings = pl.concat([findings, file_finding("FILE_EMPTY")])
-        table_key = tables.table_key(kind, project.code, period, upload_id)
+        table_key = keys.table(kind, project.code, period, upload_id)
         tables.write(store, table_key, checked.rows.with_columns(upload_id=pl.lit(upload_id)))
 
     readable = table_key is not None and total > 0
-    findings_key = tables.findings_key(upload_id)
+    findings_key = keys.findings(upload_id)
     tables.write(store, findings_key, findings)
     severities = _severity_counts(findings)
     receipt = Receipt(
@@ -108,10 +105,13 @@ def ingest(
         created_at=dt.datetime.now(dt.UTC), size=len(data), uploaded_by=actor,
         original_key=original_key, table_key=table_key if readable else None, findings_key=findings_key,
     )
-    catalog.save_receipt(receipt)
+    kept = catalog.save_receipt(receipt)
+    if kept.upload_id != receipt.upload_id:
+        # The same bytes raced in on another request, which the database kept: its receipt is the answer.
+        return Outcome(kept, created=False, readable=kept.status == "accepted")
     catalog.publish(receipt)
     if readable:
-        recheck(store, settings, project, period, today)
+        recheck(catalog, settings, project, period, today)
     log.info("upload %s project=%s period=%s kind=%s rows=%d accepted=%d errors=%d warnings=%d",
              upload_id, project.code, period, kind, total, accepted, receipt.errors, receipt.warnings)
     return Outcome(receipt, created=True, readable=readable)
@@ -140,12 +140,8 @@ def upload_findings(store: ObjectStore, receipt: Receipt) -> pl.DataFrame:
     return tables.read(store, receipt.findings_key)
 
 
-def recheck(store: ObjectStore, settings: Settings, project: Project, period: str, today: dt.date) -> pl.DataFrame:
-    """Recompute the project-period's findings after one of its inputs changed, and keep the
-    snapshot next to the tables (region views read snapshots instead of recomputing)."""
+def recheck(catalog: Catalog, settings: Settings, project: Project, period: str, today: dt.date) -> pl.DataFrame:
+    """Bring every view of the project-period up to date after one of its inputs changed."""
     from sitereg import period as period_mod
 
-    found, counts = period_mod.evaluate(store, settings, project, period, today)
-    tables.write(store, f"derived/findings/project={project.code}/period={period}.parquet", found)
-    period_mod.write_snapshot(store, counts)
-    return found
+    return period_mod.recheck(catalog, settings, project, period, today)

@@ -1,17 +1,21 @@
-"""Read untrusted files in a child process with memory and time limits.
+"""Run work on untrusted files in a child process with memory and time limits.
 
-calamine can abort the whole process on a crafted workbook (see field notes); the reader's own
-guards refuse the known cases, and this is the net for the unknown ones: a reader that
-crashes, runs out of its memory allowance or takes too long costs one child process and
-becomes a finding, while the API process and the other uploads carry on.
+calamine can abort the whole process on a crafted workbook (see field notes), and openpyxl
+needs gigabytes for a workbook of a few million cells; the readers' and builders' own guards
+refuse the known cases, and this is the net for the unknown ones: a child that crashes, runs
+out of its memory allowance or takes too long costs one child process and becomes an answer
+(a finding, a coded 413), while the API process and the other requests carry on.
 """
 
 from __future__ import annotations
 
 import multiprocessing
 import multiprocessing.connection
+import os
 import resource
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from sitereg.validate.readers import FILE_TOO_LARGE, FILE_UNREADABLE, ReadFailure, Table, read_table
 
@@ -19,12 +23,12 @@ _CTX = None
 
 
 def _context():
-    # forkserver: children fork from a small server that has polars and the reader imported,
-    # not from the (threaded) API process.
+    # forkserver: children fork from a small server that has polars, the reader and the
+    # workbook builder imported, not from the (threaded) API process.
     global _CTX
     if _CTX is None:
         _CTX = multiprocessing.get_context("forkserver")
-        _CTX.set_forkserver_preload(["sitereg.validate.readers"])
+        _CTX.set_forkserver_preload(["sitereg.validate.readers", "sitereg.validate.workbook", "sitereg.reports"])
     return _CTX
 
 
@@ -36,45 +40,66 @@ def warm_up() -> None:
     forkserver.ensure_running()
 
 
-def _child(conn, data: bytes, filename: str, hints: frozenset[str], max_rows: int, max_xml_bytes: int,
-           memory_bytes: int) -> None:
-    resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
-    try:
-        result = read_table(data, filename, header_hints=hints, max_rows=max_rows, max_xml_bytes=max_xml_bytes)
-    except MemoryError:
-        result = ReadFailure(FILE_TOO_LARGE, "reader ran out of its memory allowance")
-    conn.send(result)
-    conn.close()
-
-
 @dataclass(frozen=True)
 class Limits:
     memory_bytes: int
     seconds: float
+    nice: int = 0  # >0: the child yields the CPU to the API process (report builds)
 
 
-def read_isolated(data: bytes, filename: str, *, header_hints: frozenset[str], max_rows: int, max_xml_bytes: int,
-                  limits: Limits) -> Table | ReadFailure:
+@dataclass(frozen=True)
+class Outcome:
+    status: str  # "ok", "memory" (over its allowance), "timeout" or "crash"
+    value: Any = None  # the function's result when ok
+    exitcode: int | None = None  # when crashed
+
+
+def _child(conn, fn: Callable, args: tuple, kwargs: dict, memory_bytes: int, nice: int) -> None:
+    resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
+    if nice:
+        os.nice(nice)
+    try:
+        conn.send(("ok", fn(*args, **kwargs)))
+    except MemoryError:  # also while pickling a large result
+        conn.send(("memory", None))
+    conn.close()
+
+
+def run_limited(fn: Callable, *args: Any, limits: Limits, **kwargs: Any) -> Outcome:
+    """``fn(*args, **kwargs)`` in a forked child under ``limits``; ``fn`` must be a module-level
+    function (it is sent to the fork server by reference)."""
     ctx = _context()
     parent, child = ctx.Pipe(duplex=False)
-    proc = ctx.Process(target=_child, args=(child, data, filename, header_hints, max_rows, max_xml_bytes,
-                                            limits.memory_bytes), daemon=True)
+    proc = ctx.Process(target=_child, args=(child, fn, args, kwargs, limits.memory_bytes, limits.nice), daemon=True)
     proc.start()
     child.close()
     try:
         if parent.poll(limits.seconds):
             try:
-                return parent.recv()
+                status, value = parent.recv()
+                return Outcome(status, value)
             except (EOFError, OSError):
                 pass  # the child died before it could answer: handled below
         else:
             proc.kill()
             proc.join()
-            return ReadFailure(FILE_TOO_LARGE, f"reading took longer than {limits.seconds:g} s")
+            return Outcome("timeout")
     finally:
         parent.close()
         proc.join(timeout=5)
         if proc.is_alive():
             proc.kill()
-    code = proc.exitcode
-    return ReadFailure(FILE_UNREADABLE, f"the reader crashed on this file (exit {code})")
+    return Outcome("crash", exitcode=proc.exitcode)
+
+
+def read_isolated(data: bytes, filename: str, *, header_hints: frozenset[str], max_rows: int, max_xml_bytes: int,
+                  limits: Limits) -> Table | ReadFailure:
+    out = run_limited(read_table, data, filename, header_hints=header_hints, max_rows=max_rows,
+                      max_xml_bytes=max_xml_bytes, limits=limits)
+    if out.status == "ok":
+        return out.value
+    if out.status == "memory":
+        return ReadFailure(FILE_TOO_LARGE, "reader ran out of its memory allowance")
+    if out.status == "timeout":
+        return ReadFailure(FILE_TOO_LARGE, f"reading took longer than {limits.seconds:g} s")
+    return ReadFailure(FILE_UNREADABLE, f"the reader crashed on this file (exit {out.exitcode})")

@@ -1,8 +1,4 @@
-"""Parquet tables in the object store, under Hive-style keys that any engine can scan.
-
-  tables/{kind}/project={p}/period={yyyy-mm}/upload={id}.parquet   accepted rows of one upload
-  findings/upload={id}.parquet                                     that upload's file findings
-"""
+"""Parquet tables in the object store (their keys are built in ``sitereg.keys``)."""
 
 from __future__ import annotations
 
@@ -11,14 +7,6 @@ import io
 import polars as pl
 
 from sitereg.storage import ObjectStore
-
-
-def table_key(kind: str, project: str, period: str, upload_id: str) -> str:
-    return f"tables/{kind}/project={project}/period={period}/upload={upload_id}.parquet"
-
-
-def findings_key(upload_id: str) -> str:
-    return f"findings/upload={upload_id}.parquet"
 
 
 def write(store: ObjectStore, key: str, frame: pl.DataFrame) -> None:

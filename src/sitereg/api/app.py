@@ -11,19 +11,22 @@ from litestar.di import Provide
 from litestar.exceptions import HTTPException
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
+from sqlalchemy.exc import OperationalError
 
 from sitereg.api import errors
 from sitereg.api.auth import authenticate, current_principal
 from sitereg.api.batches import BatchController
 from sitereg.api.coverage import CoverageController, ProjectCoverageController
+from sitereg.api.edge import check_input
 from sitereg.api.meta import health, list_rules, read_audit
 from sitereg.api.periods import PeriodController
 from sitereg.api.projects import ProjectController
 from sitereg.api.uploads import UploadController
 from sitereg.api.web import web_routes
+from sitereg.api.workers import ledger
 from sitereg.catalog import Catalog
-from sitereg.period import SnapshotCache
-from sitereg.settings import Settings
+from sitereg.db import Database, DatabaseUnavailable, open_database
+from sitereg.settings import Settings, today_in
 from sitereg.storage import ObjectStore, StoreUnavailable
 from sitereg.storage_factory import open_store
 
@@ -37,26 +40,34 @@ async def _warm_reader() -> None:
 
 
 def create_app(settings: Settings, store: ObjectStore | None = None,
-               today: Callable[[], dt.date] = dt.date.today) -> Litestar:
+               today: Callable[[], dt.date] | None = None, db: Database | None = None) -> Litestar:
     """Build the app. ``store`` defaults to the one the settings describe; ``today`` is the clock
-    that pay deadlines and dates in the future are judged by (tests pass a fixed one)."""
+    that pay deadlines and dates in the future are judged by: by default today's date in
+    SITEREG_TIMEZONE (tests pass a fixed one)."""
+    if today is None:
+        def today() -> dt.date:
+            return today_in(settings)
     # openpyxl parses workbooks we build reports from; it must not resolve XML entities.
     if not openpyxl.DEFUSEDXML:
         raise RuntimeError("defusedxml is not active for openpyxl; install defusedxml")
     store = store if store is not None else open_store(settings)
+    db = db if db is not None else open_database(settings)
     api = Router(
         path="/",
         route_handlers=[ProjectController, UploadController, PeriodController, BatchController, CoverageController,
-                        ProjectCoverageController, list_rules, read_audit],
+                        ProjectCoverageController, list_rules, read_audit, ledger],
         guards=[authenticate],
         dependencies={"principal": Provide(current_principal, sync_to_thread=False)},
         security=[{"bearer": []}],
     )
     app = Litestar(
         route_handlers=[health, api, *web_routes()],
+        guards=[check_input],  # the input grammar, before authentication and every handler
         exception_handlers={
             HTTPException: errors.handle_http,
             StoreUnavailable: errors.handle_store_down,
+            DatabaseUnavailable: errors.handle_store_down,
+            OperationalError: errors.handle_store_down,
             UnicodeDecodeError: errors.handle_undecodable,
             Exception: errors.handle_bug,
         },
@@ -75,6 +86,6 @@ def create_app(settings: Settings, store: ObjectStore | None = None,
     app.state.settings = settings
     app.state.store = store
     app.state.today = today
-    app.state.catalog = Catalog(store)
-    app.state.snapshots = SnapshotCache(store, max_age=settings.region_cache_seconds)
+    app.state.db = db
+    app.state.catalog = Catalog(store, db)
     return app

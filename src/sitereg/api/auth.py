@@ -65,7 +65,7 @@ def audit(request: Request, principal: Principal, action: str, target: str, **de
     client = request.client.host if request.client else None
     # A bank's scope is account numbers: masked like every account that leaves the service.
     scope = tuple("****" + s[-4:] for s in principal.scope) if principal.role == "bank" else principal.scope
-    audit_log.record(request.app.state.store, audit_log.Event(
+    request.app.state.catalog.record(audit_log.Event(
         at=dt.datetime.now(dt.UTC), actor=principal.label, role=principal.role, scope=scope,
         action=action, target=target, client=client, detail=detail))
 

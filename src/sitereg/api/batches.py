@@ -64,7 +64,7 @@ class BatchController(Controller):
         state = request.app.state
         try:
             outcome = await anyio.to_thread.run_sync(lambda: batches.ingest(
-                state.store, state.settings, batch, scope=scope, actor=principal.label, today=state.today()))
+                state.catalog, state.settings, batch, scope=scope, actor=principal.label, today=state.today()))
         except batches.BatchRefused as exc:
             raise ApiError(exc.status, exc.code, exc.zh, exc.en, exc.extra) from None
         await anyio.to_thread.run_sync(lambda: audit(request, principal, "push_batch", batch.batch_id,
@@ -102,7 +102,7 @@ class BatchController(Controller):
         if principal.role not in ("bank", "admin"):
             raise not_found("代发批次", "Payment batch")
         payers = principal.scope if principal.role == "bank" else None
-        receipt = batches.get_receipt(request.app.state.store, payers, batch_id)
+        receipt = batches.get_receipt(request.app.state.catalog, payers, batch_id)
         if receipt is None:
             raise not_found("代发批次", "Payment batch")
         return receipt_json(receipt, lang_of(request))

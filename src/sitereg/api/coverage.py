@@ -13,13 +13,13 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery
 from litestar.response import Response
 
+from sitereg import grammar as g
 from sitereg import period as period_mod
 from sitereg.api.auth import Principal, require_role
 from sitereg.api.errors import bad_request
 from sitereg.api.periods import checked_period, visible_project
-from sitereg.catalog import PERIOD, Catalog
+from sitereg.catalog import Catalog
 from sitereg.validate import coverage as cov
-from sitereg.validate.rules import BY_CODE
 from sitereg.validate.workbook import csv_safe, export_workbook
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -32,9 +32,12 @@ CSV_COLUMNS = ("project", "name", "region_code", "investment_type", "period", "w
 
 def _periods(period: str | None, period_from: str | None, period_to: str | None) -> tuple[str, str]:
     first, last = (period, period) if period else (period_from, period_to)
-    if not first or not last or not PERIOD.match(first) or not PERIOD.match(last) or first > last:
+    if not first or not last or not g.PERIOD.ok(first) or not g.PERIOD.ok(last) or first > last:
         raise bad_request("PERIOD_INVALID", "请给出 period=YYYY-MM，或 period_from 与 period_to（YYYY-MM）",
                           "Give period=YYYY-MM, or period_from and period_to (YYYY-MM)")
+    if g.month_index(last) - g.month_index(first) + 1 > g.MAX_MONTHS:
+        raise bad_request("PERIOD_RANGE_TOO_LONG", f"查询区间最多 {g.MAX_MONTHS} 个月", f"A period range spans at most {g.MAX_MONTHS} months",
+                          {"max_months": g.MAX_MONTHS})
     return first, last
 
 
@@ -58,12 +61,12 @@ class CoverageController(Controller):
             raise bad_request("VALIDATION", "investment_type 应为 government / state_owned / other",
                               "investment_type must be government, state_owned or other")
         catalog: Catalog = request.app.state.catalog
-        projects = {p.code: p for p in catalog.projects(request.app.state.settings.region_cache_seconds) if principal.sees(p)
+        # One region prefix narrows both queries in the database (a bureau usually has one).
+        prefix = region or (principal.scope[0] if principal.role == "bureau" and len(principal.scope) == 1 else None)
+        projects = {p.code: p for p in catalog.projects(prefix) if principal.sees(p)
                     and (region is None or p.region_code.startswith(region))
                     and (investment_type is None or p.investment_type == investment_type)}
-        rows = request.app.state.snapshots.rows(first, last)
-        if rows.height:
-            rows = rows.filter(pl.col("project").is_in(list(projects)))
+        rows = period_mod.coverage_rows(catalog, first, last, prefix, list(projects))
         return rows, projects
 
     def _frame(self, rows: pl.DataFrame, projects: dict, today, first: str | None = None,
@@ -134,10 +137,10 @@ class CoverageController(Controller):
         """Projects ordered by estimated wage arrears, with the error findings that drive it."""
         first, last = _periods(period, None, None)
         rows, projects = self._rows(request, principal, first, last, region, None)
-        store = request.app.state.store
+        today = request.app.state.today()
         out = []
         for row in rows.iter_rows(named=True) if rows.height else []:
-            errors = _error_counts(store, row["project"], first)
+            errors = period_mod.errors_as_of(row, today)
             p = projects[row["project"]]
             out.append({"project": p.code, "name": p.name, "region_code": p.region_code,
                         "investment_type": p.investment_type, "arrears_estimate": cov.rates(row)["arrears_estimate"],
@@ -147,18 +150,6 @@ class CoverageController(Controller):
         for r in out:
             del r["arrears_fen"]
         return {"period": first, "region": region, "projects": out}
-
-
-def _error_counts(store, project: str, period: str) -> dict[str, int]:
-    from sitereg import tables
-    from sitereg.storage import NotFound
-
-    try:
-        found = tables.read(store, f"derived/findings/project={project}/period={period}.parquet")
-    except NotFound:
-        return {}
-    errors = [code for code in found.get_column("rule").to_list() if BY_CODE[code].severity == "error"]
-    return dict(sorted(pl.Series(errors, dtype=pl.String).value_counts().iter_rows())) if errors else {}
 
 
 def _csv(items: list[dict[str, Any]]) -> str:
@@ -184,5 +175,5 @@ class ProjectCoverageController(Controller):
         if principal.role == "bank":
             require_role(principal, "admin", "bureau", "contractor")
         today = request.app.state.today()
-        row = period_mod.coverage_counts(request.app.state.store, project, period, today)
+        row = period_mod.coverage_counts(request.app.state.catalog, project, period, today)
         return period_mod.coverage_json(row, today)

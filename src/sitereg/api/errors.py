@@ -9,8 +9,6 @@ from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
-from sitereg.storage import StoreUnavailable
-
 log = logging.getLogger("sitereg.api")
 
 
@@ -75,8 +73,9 @@ def handle_http(request: Request, exc: HTTPException) -> Response:
     return _body(request, status, code, zh, en, extra, exc.headers)
 
 
-def handle_store_down(request: Request, exc: StoreUnavailable) -> Response:
-    log.warning("object store unavailable: %s", exc)
+def handle_store_down(request: Request, exc: Exception) -> Response:
+    # The object store or the database: either way nothing was acknowledged, so retrying is safe.
+    log.warning("storage unavailable: %s", exc)
     return _body(request, 503, "STORE_UNAVAILABLE", "存储服务暂不可用，本次请求未保存，请稍后重试",
                  "Object storage is unavailable; nothing was saved. Retry later.", {}, {"Retry-After": "30"})
 

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import msgspec
 import polars as pl
 
+from sitereg.validate.checks import mask_digit_runs
 from sitereg.validate.rules import BY_CODE, reason_zh
+
+_LONG_DIGITS = re.compile(r"[0-9０-９]{15}")
 
 
 def render(findings: pl.DataFrame, kind: str | None, lang: str, limit: int) -> dict[str, Any]:
@@ -29,7 +33,8 @@ def finding_json(row: dict[str, Any], kind: str | None, lang: str) -> dict[str, 
     """One finding as api.md shapes it, its message rendered in ``lang``."""
     rule = BY_CODE[row["rule"]]
     args = msgspec.json.decode(row["args"]) if row.get("args") else {}
-    params = {"column": row["column"] or "", "value": row["value"] or "", "worker": row["worker"] or "", **args}
+    value = _masked(row["value"])
+    params = {"column": row["column"] or "", "value": value or "", "worker": row["worker"] or "", **args}
     if lang == "zh" and "reason" in args:
         params["reason"] = reason_zh(str(args["reason"]))
     if rule.code == "VALUE_MISSING":
@@ -40,10 +45,18 @@ def finding_json(row: dict[str, Any], kind: str | None, lang: str) -> dict[str, 
         "kind": row.get("kind") or kind,
         "row": row["row"],
         "column": row["column"],
-        "value": row["value"],
+        "value": value,
         "worker": row["worker"],
         "message": rule.message(lang, **params),
     }
     if row.get("upload_id"):
         out["upload_id"] = row["upload_id"]
     return out
+
+
+def _masked(value: Any) -> Any:
+    """Last line of defence: findings stored before every echoed value was masked (and cross-file
+    values built outside ``checks.mask``) may still carry a full ID or card number."""
+    if isinstance(value, str) and _LONG_DIGITS.search(value):
+        return pl.select(mask_digit_runs(pl.lit(value, pl.String))).item()
+    return value

@@ -10,17 +10,28 @@ from litestar.di import NamedDependency
 from litestar.params import FromQuery
 from litestar.response import Response
 
-from sitereg import audit as audit_log
-from sitereg.api.auth import Principal, require_role
-from sitereg.api.errors import bad_request
+from sitereg.api.auth import Principal, principal_of, require_role
+from sitereg.api.errors import ApiError, bad_request
 from sitereg.validate.rules import RULES
 
 
 @get("/health", operation_id="health", tags=["meta"], sync_to_thread=True)
 def health(request: Request) -> Response[dict[str, Any]]:
-    """Liveness and object-store reachability (503 with Retry-After when the store is down)."""
+    """Liveness and object-store reachability (503 with Retry-After when the store is down).
+    Without a token it says only that the service is up; an admin token also gets which store
+    it uses (a data path or an S3 endpoint is a map for an attacker)."""
     request.app.state.store.check()
-    return Response({"status": "ok", "store": request.app.state.store.describe()})
+    request.app.state.db.check()
+    body: dict[str, Any] = {"status": "ok"}
+    if request.headers.get("authorization"):
+        try:
+            principal = principal_of(request)
+        except ApiError:
+            principal = None
+        if principal is not None and principal.role == "admin":
+            body["store"] = request.app.state.store.describe()
+            body["database"] = request.app.state.db.describe()
+    return Response(body)
 
 
 @get("/api/v1/rules", operation_id="listRules", tags=["meta"], sync_to_thread=True)
@@ -38,7 +49,7 @@ def read_audit(request: Request, principal: NamedDependency[Principal], date: Fr
         day = dt.date.fromisoformat(date) if date else dt.datetime.now(dt.UTC).date()
     except ValueError:
         raise bad_request("VALIDATION", "date 应为 YYYY-MM-DD", "date must be YYYY-MM-DD") from None
-    return {"date": day.isoformat(), "events": audit_log.read(request.app.state.store, day, max(1, min(limit, 10000)))}
+    return {"date": day.isoformat(), "events": request.app.state.db.audit(day, max(1, min(limit, 10000)))}
 
 
 def rule_json(rule) -> dict[str, Any]:

@@ -8,11 +8,12 @@ from litestar import Controller, Request, get
 from litestar.di import NamedDependency
 from litestar.params import FromPath
 
+from sitereg import grammar as g
 from sitereg import period as period_mod
 from sitereg.api.auth import Principal
 from sitereg.api.errors import bad_request, lang_of, not_found
 from sitereg.api.findings import render
-from sitereg.catalog import PERIOD, Catalog, Project
+from sitereg.catalog import Catalog, Project
 
 
 def visible_project(request: Request, principal: Principal, code: str) -> Project:
@@ -24,7 +25,7 @@ def visible_project(request: Request, principal: Principal, code: str) -> Projec
 
 
 def checked_period(period: str) -> str:
-    if not PERIOD.match(period):
+    if not g.PERIOD.ok(period):
         raise bad_request("PERIOD_INVALID", "period 应为 YYYY-MM 格式，如 2026-10", "period must be YYYY-MM, e.g. 2026-10")
     return period
 
@@ -39,6 +40,7 @@ class PeriodController(Controller):
         then cross-file and cross-project ones, recomputed from the current tables."""
         project = visible_project(request, principal, code)
         checked_period(period)
-        frame = period_mod.findings(request.app.state.store, request.app.state.settings, project, period, request.app.state.today())
+        frame = period_mod.findings(request.app.state.catalog, request.app.state.settings, project, period,
+                                    request.app.state.today())
         rendered = render(frame, None, lang_of(request), request.app.state.settings.report_limit)
         return {"project": code, "period": period, **rendered}

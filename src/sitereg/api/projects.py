@@ -30,7 +30,8 @@ class ProjectController(Controller):
     path = "/api/v1/projects"
     tags = ["projects"]
 
-    @post("/", operation_id="createProject", sync_to_thread=True, status_code=201)
+    # A project is a few hundred bytes; nothing legitimate comes near this.
+    @post("/", operation_id="createProject", sync_to_thread=True, status_code=201, request_max_body_size=65_536)
     def create(self, request: Request, principal: NamedDependency[Principal], data: JSONBody[Project]) -> Response[dict[str, Any]]:
         """Register a project (admin). Body: the project fields of domain.md. 409 if the code exists."""
         require_role(principal, "admin")

@@ -13,16 +13,17 @@ from litestar import Controller, Request, get, post
 from litestar.datastructures import UploadFile
 from litestar.di import NamedDependency
 from litestar.enums import RequestEncodingType
-from litestar.params import Body, FromPath
+from litestar.params import Body, FromPath, FromQuery
 from litestar.response import Response
 
-from sitereg import pipeline
+from sitereg import grammar as g
+from sitereg import pipeline, reports
 from sitereg.api.auth import Principal, audit
-from sitereg.api.errors import bad_request, forbidden, lang_of, not_found
+from sitereg.api.errors import ApiError, bad_request, forbidden, lang_of, not_found
 from sitereg.api.findings import render
-from sitereg.catalog import PERIOD, Catalog, Receipt
+from sitereg.catalog import Catalog, Receipt
 from sitereg.validate.columns import KINDS
-from sitereg.validate.workbook import annotate_workbook, template_workbook
+from sitereg.validate.workbook import template_workbook
 
 log = logging.getLogger("sitereg.api")
 
@@ -59,7 +60,9 @@ class UploadController(Controller):
         existing receipt for byte-identical content; 422 with findings when the file cannot be read."""
         catalog: Catalog = request.app.state.catalog
         project = await anyio.to_thread.run_sync(catalog.project, code)
-        if project is None:
+        # A project the caller cannot see is "not found" whether or not it exists (no oracle);
+        # one it can see but may not write (a bureau's) is a plain 403.
+        if project is None or not principal.sees(project):
             raise not_found("项目", "Project")
         if not principal.may_upload(project):
             raise forbidden("该令牌无权向此项目上传", "This token may not upload to this project")
@@ -68,7 +71,7 @@ class UploadController(Controller):
         if kind not in KINDS:
             raise bad_request("KIND_INVALID", f"kind 应为 {' / '.join(KINDS)} 之一", f"kind must be one of {', '.join(KINDS)}",
                               {"field": "kind"})
-        if not isinstance(period, str) or not PERIOD.match(period):
+        if not g.PERIOD.ok(period):
             raise bad_request("PERIOD_INVALID", "period 应为 YYYY-MM 格式，如 2026-10", "period must be YYYY-MM, e.g. 2026-10",
                               {"field": "period"})
         if not isinstance(file, UploadFile):
@@ -76,8 +79,8 @@ class UploadController(Controller):
         content = await file.read()
         await file.close()
         outcome = await anyio.to_thread.run_sync(
-            lambda: pipeline.ingest(request.app.state.store, request.app.state.settings, project, kind, period,
-                                    file.filename or "upload", content, actor=principal.label,
+            lambda: pipeline.ingest(catalog, request.app.state.settings, project, kind, period,
+                                    g.clean_filename(file.filename), content, actor=principal.label,
                                     today=request.app.state.today())
         )
         body = receipt_json(outcome.receipt)
@@ -100,6 +103,21 @@ class UploadController(Controller):
             raise not_found("上传记录", "Upload")
         return receipt
 
+    @staticmethod
+    def _reason(principal: Principal, reason: str | None) -> str | None:
+        """The stated reason for full personal data: a bureau sees masked data by default and
+        gets an original or its workbook only with a reason, which goes into the audit trail."""
+        if reason is None:
+            if principal.role == "bureau":
+                raise ApiError(403, "REASON_REQUIRED", "主管部门下载原始文件或标注工作簿须说明理由：请加参数 ?reason=（4-200 字）",
+                               "A bureau must state why it downloads an original or its workbook: add ?reason= (4-200 characters)")
+            return None
+        reason = reason.strip()
+        if not g.text_ok(reason, max_len=200, min_len=4):
+            raise bad_request("REASON_INVALID", "reason 应为 4-200 字的说明，不含控制字符",
+                              "reason must be 4-200 characters without control characters", {"field": "reason"})
+        return reason
+
     @get("/uploads/{upload_id:str}", operation_id="getUpload", sync_to_thread=True)
     def get_receipt(self, request: Request, principal: NamedDependency[Principal], upload_id: FromPath[str]) -> dict[str, Any]:
         """The receipt of an upload."""
@@ -107,11 +125,14 @@ class UploadController(Controller):
 
     @get("/uploads/{upload_id:str}/original", operation_id="getUploadOriginal", sync_to_thread=True,
          media_type="application/octet-stream")
-    def original(self, request: Request, principal: NamedDependency[Principal], upload_id: FromPath[str]) -> Response[bytes]:
-        """The file exactly as it was sent."""
+    def original(self, request: Request, principal: NamedDependency[Principal], upload_id: FromPath[str],
+                 reason: FromQuery[str | None] = None) -> Response[bytes]:
+        """The file exactly as it was sent: for the uploader and admin; a bureau must state a
+        ``reason`` (4-200 characters, recorded in the audit trail), else 403 REASON_REQUIRED."""
         receipt = self._visible_receipt(request, principal, upload_id)
+        why = self._reason(principal, reason)
         data = request.app.state.store.get(receipt.original_key)
-        audit(request, principal, "download_original", upload_id, project=receipt.project)
+        audit(request, principal, "download_original", upload_id, project=receipt.project, reason=why)
         log.info("original %s downloaded by %s", upload_id, principal.label)
         return Response(data, media_type="application/octet-stream", headers={
             "Content-Disposition": f"attachment; filename*=UTF-8''{quote(receipt.filename)}",
@@ -120,19 +141,30 @@ class UploadController(Controller):
 
     @get("/uploads/{upload_id:str}/report.xlsx", operation_id="getUploadReportXlsx", sync_to_thread=True,
          media_type=XLSX)
-    def report_xlsx(self, request: Request, principal: NamedDependency[Principal], upload_id: FromPath[str]) -> Response[bytes]:
+    def report_xlsx(self, request: Request, principal: NamedDependency[Principal], upload_id: FromPath[str],
+                    reason: FromQuery[str | None] = None) -> Response[bytes]:
         """The contractor's own workbook (csv converted) with each flagged cell filled and commented,
-        and a first sheet listing every finding. Fix the marked cells and upload this file again."""
+        formulas replaced by their values, and a first sheet listing every finding. Fix the marked
+        cells and upload this file again. For the uploader and admin; a bureau must state a
+        ``reason`` (recorded in the audit trail), else 403 REASON_REQUIRED.
+
+        Built once per language, then served from the store (header ``X-Report-Cache: hit`` or
+        ``miss``); requests for a report being built wait for that build. A file over the cell
+        limit, or a build over its memory or time limit, answers 413 REPORT_TOO_LARGE (the
+        findings stay at ``/report``); 503 REPORT_BUSY with Retry-After when no build slot frees."""
         receipt = self._visible_receipt(request, principal, upload_id)
-        store = request.app.state.store
-        lang = lang_of(request)
-        findings = render(pipeline.upload_findings(store, receipt), receipt.kind, lang, limit=1_000_000)["findings"]
-        data = annotate_workbook(store.get(receipt.original_key), receipt.filename, findings, lang=lang)
-        audit(request, principal, "download_report_xlsx", upload_id, project=receipt.project)
+        why = self._reason(principal, reason)
+        try:
+            data, cached = reports.report_xlsx(request.app.state.store, request.app.state.settings, receipt,
+                                               lang_of(request))
+        except reports.ReportError as e:
+            raise ApiError(e.status, e.code, e.zh, e.en, e.extra, headers=e.headers or None) from None
+        audit(request, principal, "download_report_xlsx", upload_id, project=receipt.project, reason=why)
         log.info("annotated report %s downloaded by %s", upload_id, principal.label)
         stem = receipt.filename.rsplit(".", 1)[0]
         return Response(data, media_type=XLSX, headers={
-            "Content-Disposition": f"attachment; filename*=UTF-8''{quote(stem + '-问题标注.xlsx')}"})
+            "Content-Disposition": f"attachment; filename*=UTF-8''{quote(stem + '-问题标注.xlsx')}",
+            "X-Report-Cache": "hit" if cached else "miss"})
 
     @get("/templates/{name:str}", operation_id="getTemplate", sync_to_thread=True, media_type=XLSX)
     def template(self, request: Request, name: FromPath[str]) -> Response[bytes]:

@@ -164,6 +164,22 @@ def mask_phone(e: pl.Expr) -> pl.Expr:
     return pl.when(e.str.len_chars() >= 7).then(e.str.slice(0, 3) + "****" + e.str.slice(-4, 4)).otherwise(pl.lit("****"))
 
 
+# An ID or card typed into any other column (a date, a job type) is echoed back in findings:
+# every run of 15 or more digits (ASCII, or full-width as a Chinese input method types them)
+# is masked wherever it stands. Rust's regex has no lookaround, so a run is delimited by
+# consuming its neighbours; an ID that shares its delimiter with the previous one is missed
+# by the first pass and taken by the second.
+_D = "0-9０-９"
+_ID_RUN = rf"(^|[^{_D}])([{_D}]{{6}})[{_D}]{{8}}([{_D}]{{3}}[{_D}XxＸｘ])([^{_D}]|$)"
+_LONG_RUN = rf"[{_D}]{{11,}}([{_D}]{{4}}[XxＸｘ]?)"  # greedy from the run's first digit: the whole run
+
+
+def mask_digit_runs(e: pl.Expr) -> pl.Expr:
+    """18-character ID-like runs as 110101********123X, other runs of 15+ digits as ****1234."""
+    ids = e.str.replace_all(_ID_RUN, "${1}${2}********${3}${4}").str.replace_all(_ID_RUN, "${1}${2}********${3}${4}")
+    return ids.str.replace_all(_LONG_RUN, "****${1}")
+
+
 def mask(e: pl.Expr, sensitive: str | None) -> pl.Expr:
     if sensitive == "id":
         return mask_id(e)
@@ -171,4 +187,4 @@ def mask(e: pl.Expr, sensitive: str | None) -> pl.Expr:
         return mask_card(e)
     if sensitive == "phone":
         return mask_phone(e)
-    return e
+    return mask_digit_runs(e)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
+import hashlib
 from dataclasses import dataclass
 
 import polars as pl
@@ -174,24 +175,44 @@ CROSS_FINDING_SCHEMA = {"rule": pl.String, "kind": pl.String, "row": pl.Int64, "
                         "value": pl.String, "worker": pl.String, "args": pl.String}
 
 
-def overlaps(project: str, mine: PeriodTables, others: dict[str, PeriodTables]) -> pl.DataFrame:
-    """Workers present on the same day, or paid for the same period, here and on another project."""
+def id_keys(ids: pl.Series) -> pl.Series:
+    """A stable 64-bit key per ID number (the first 8 bytes of its SHA-256) for the
+    cross-project index, so the index never holds an ID in full. Hashed once per distinct ID."""
+    distinct = ids.drop_nulls().unique().to_list()
+    mapping = {i: int.from_bytes(hashlib.sha256(i.encode()).digest()[:8], "big", signed=True) for i in distinct}
+    return ids.replace_strict(mapping, default=None, return_dtype=pl.Int64)
+
+
+def worker_days(t: PeriodTables) -> pl.DataFrame:
+    """(id_key, day) of every worker-day of the period: what the index keeps of attendance."""
+    days = t.attendance.select("id_number", "date").drop_nulls().unique()
+    return days.select(id_key=id_keys(days.get_column("id_number")), day=c("date").cast(pl.String)).sort("id_key", "day")
+
+
+OVERLAP_SCHEMA = {"id_number": pl.String, "date": pl.Date, "name": pl.String, "what": pl.String, "other": pl.String,
+                  "period": pl.String}
+
+
+def overlaps(mine: PeriodTables, period: str, days_elsewhere: pl.DataFrame, paid_elsewhere: pl.DataFrame) -> pl.DataFrame:
+    """Workers present on the same day, or paid for the same period, here and on another
+    project, from the index's hits: ``days_elsewhere`` (other, id_key, day) and
+    ``paid_elsewhere`` (other, id_key)."""
+    people = pl.concat([mine.attendance.select("id_number", "name"), mine.payments.select("id_number", "name")]).unique(
+        "id_number", keep="first", maintain_order=True)
+    people = people.with_columns(id_key=id_keys(people.get_column("id_number")))
     frames = []
-    my_days = mine.attendance.select("id_number", "date", "name").unique(["id_number", "date"])
-    my_paid = mine.payments.select("id_number", "period", "name").unique(["id_number", "period"])
-    for code, theirs in others.items():
-        if code == project:
-            continue
-        frames.append(my_days.join(theirs.attendance.select("id_number", "date").unique(), on=["id_number", "date"])
-                      .with_columns(what=pl.lit("attendance"), other=pl.lit(code), period=pl.lit(None, pl.String)))
-        frames.append(my_paid.join(theirs.payments.select("id_number", "period").unique(), on=["id_number", "period"])
-                      .with_columns(what=pl.lit("payments"), other=pl.lit(code), date=pl.lit(None, pl.Date)))
-    schema = {"id_number": pl.String, "date": pl.Date, "name": pl.String, "what": pl.String, "other": pl.String,
-              "period": pl.String}
+    if days_elsewhere.height:
+        frames.append(days_elsewhere.join(people, on="id_key").select(
+            "id_number", date=c("day").str.to_date(), name="name", what=pl.lit("attendance"), other="other",
+            period=pl.lit(None, pl.String)))
+    if paid_elsewhere.height:
+        frames.append(paid_elsewhere.join(people, on="id_key").select(
+            "id_number", date=pl.lit(None, pl.Date), name="name", what=pl.lit("payments"), other="other",
+            period=pl.lit(period)))
     if not frames:
-        return pl.DataFrame(schema=schema)
+        return pl.DataFrame(schema=OVERLAP_SCHEMA)
     # One finding per worker and other project: the first shared day is enough to act on.
-    return (pl.concat([f.select(list(schema)) for f in frames], how="vertical_relaxed")
+    return (pl.concat([f.select(list(OVERLAP_SCHEMA)).cast(OVERLAP_SCHEMA) for f in frames])
             .sort("date", nulls_last=True).unique(["id_number", "what", "other"], keep="first", maintain_order=True))
 
 

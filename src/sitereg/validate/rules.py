@@ -94,6 +94,11 @@ RULES: tuple[Rule, ...] = (
          "无法识别的列「{column}」，该列内容未入库。如是必填信息，请改用模板中的列名。",
          "Column '{column}' is not recognised and was not stored. If it holds required data, rename it as in the template.",
          ALL_KINDS, title_zh="未识别的列", title_en="Unknown column"),
+    Rule("FORMULA_REMOVED", "info", "file",
+         "原表中的 {n} 个公式在本报告中已替换为其计算结果，公式本身未保留，以免打开报告时运行文件中的公式或链接。改正时请在原表中操作。",
+         "{n} formulas of your file were replaced by their calculated values in this report, so that no formula or link "
+         "from the file runs when it is opened. Make your corrections in your own file.",
+         title_zh="公式已替换为值", title_en="Formulas replaced by values"),
     # ---- identity -----------------------------------------------------------------------
     _id_rule("ID_EXCEL_PRECISION", "身份证号被 Excel 截断", "ID damaged by Excel",
              "「{column}」{value} 被 Excel 当作数字保存，后几位已丢失（只保留 15 位有效数字）。请把该列设置为“文本”格式后重新录入完整号码，或使用模板。",
@@ -235,8 +240,9 @@ RULES: tuple[Rule, ...] = (
          check=lambda col: c(col).is_not_null() & (c(f"_{col}").is_null() | (c(f"_{col}") <= 0)),
          title_zh="金额无效", title_en="Invalid amount"),
     Rule("PROJECT_UNKNOWN", "error", "bank",
-         "项目编码「{value}」未在本系统登记。请核对项目编码；本条记录未入库。",
-         "Project code '{value}' is not registered. Check the code; this record was not stored.",
+         "项目编码「{value}」未登记，或付款账户不是该项目登记的农民工工资专用账户。请核对项目编码与付款账户；本条记录未入库。",
+         "Project code '{value}' is not registered, or the payer account is not its registered dedicated wage account. "
+         "Check the code and the account; this record was not stored.",
          ("payments",), ("project",), "always", title_zh="项目未登记", title_en="Unknown project"),
     Rule("TXN_CONFLICT", "error", "values",
          "银行流水号「{value}」重复，首次出现于：{first}。同一流水号只能对应一笔发放；本行未入库。",

@@ -1,11 +1,16 @@
 """Workbooks for people: the contractor's own file with every flagged cell marked, and blank
 templates that the reader maps without a single unknown or missing column.
 
-Both functions are pure (bytes in, bytes out) and never touch HTTP or storage.
+Both functions are pure (bytes in, bytes out) and never touch HTTP or storage. Building a
+workbook costs memory in proportion to its cells; ``measure`` counts them without building
+anything, so a caller can refuse a file before paying for it.
 
 ``annotate_workbook``
     xlsx: the original workbook opened with openpyxl (sheets, values, formats and merged cells
     kept), each flagged cell filled by its worst severity and commented with ``CODE: message``.
+    Formulas are dropped and their cells keep the value Excel last calculated, so no formula
+    from an uploaded file (=HYPERLINK to anywhere, say) runs when anyone opens the report;
+    a FORMULA_REMOVED finding says how many.
     csv: converted to a one-sheet workbook first, every line at the Excel row equal to its csv
     line number and every cell stored as text (IDs keep all their digits).
     A first sheet (问题清单 / Findings) lists every finding. A file that cannot be opened gives a
@@ -28,6 +33,8 @@ import io
 import posixpath
 import re
 import warnings
+import zipfile
+import zlib
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -44,8 +51,9 @@ from openpyxl.worksheet.hyperlink import Hyperlink
 from sitereg.validate.codes import WORK_TYPES
 from sitereg.validate.columns import ID, NAME, SCHEMAS, Column, header_hints, normalise_header
 from sitereg.validate.readers import FINDINGS_SHEETS, ROW, ReadFailure, Table, read_table
+from sitereg.validate.rules import BY_CODE
 
-__all__ = ["annotate_workbook", "template_workbook", "FINDINGS_SHEETS", "TEMPLATE_SHEETS"]
+__all__ = ["annotate_workbook", "measure", "template_workbook", "FINDINGS_SHEETS", "TEMPLATE_SHEETS"]
 
 # openpyxl parses the contractor's workbook; it must never resolve XML entities.
 if openpyxl.DEFUSEDXML is not True:  # not an assert: must also hold under python -O
@@ -351,6 +359,57 @@ def _save(wb) -> bytes:
 # annotate
 
 
+EXCEL_MAX_COLUMNS = 16_384  # XFD: a wider csv cannot become a worksheet at all
+_CSV_DELIMITERS = (b",", b";", b"\t", b"|")
+# A cell or a formula element in sheet XML, with or without a namespace prefix.
+_XML_CELL_OR_FORMULA = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?([cf])[\s>/]")
+
+
+@dataclass(frozen=True)
+class Size:
+    cells: int  # xlsx: cell elements of every sheet; csv: fields
+    columns: int  # csv: fields of its widest line; xlsx: 0 (a sheet cannot pass XFD)
+    formulas: int  # formula cells of an xlsx
+    complete: bool = True  # False: counting stopped at the budget
+
+
+def measure(data: bytes, *, stop_at: int | None = None) -> Size:
+    """Cells, columns and formulas of an upload, counted in the raw bytes (inflating each
+    sheet's XML as a stream, never holding it), stopping once ``stop_at`` cells are seen."""
+    data = bytes(data)
+    if not data.startswith(_ZIP_MAGIC):
+        delim = max(_CSV_DELIMITERS, key=data.count)
+        lines = data.splitlines()
+        widest = max((line.count(delim) for line in lines), default=-1) + 1
+        return Size(data.count(delim) + len(lines), widest, 0)
+    cells = formulas = 0
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as zf:
+            for info in zf.infolist():
+                if not (info.filename.startswith("xl/worksheets/") and info.filename.endswith(".xml")):
+                    continue
+                with zf.open(info) as stream:
+                    tail = b""
+                    while block := stream.read(1 << 20):
+                        buf = tail + block
+                        cut = max(0, len(buf) - 64)  # a tag starting later may be cut: next round
+                        for m in _XML_CELL_OR_FORMULA.finditer(buf):
+                            if m.start() >= cut:
+                                break
+                            if m.group(1) == b"c":
+                                cells += 1
+                            else:
+                                formulas += 1
+                        tail = buf[cut:]
+                        if stop_at is not None and cells > stop_at:
+                            return Size(cells, 0, formulas, complete=False)
+                    for m in _XML_CELL_OR_FORMULA.finditer(tail):
+                        cells, formulas = (cells + 1, formulas) if m.group(1) == b"c" else (cells, formulas + 1)
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError, RuntimeError, zlib.error):
+        pass  # a damaged archive: annotate gives the findings sheet only, at no size
+    return Size(cells, 0, formulas)
+
+
 def annotate_workbook(data: bytes, filename: str, findings: list[dict], *, lang: str = "zh") -> bytes:
     """The contractor's own file with each flagged cell filled and commented, behind a first
     sheet listing every finding. ``findings``: dicts with rule, severity, row (Excel row or
@@ -365,6 +424,8 @@ def annotate_workbook(data: bytes, filename: str, findings: list[dict], *, lang:
         if table.sheet is not None and data.startswith(_ZIP_MAGIC):
             return _annotate_xlsx(data, filename, table, findings, lang)
         return _annotate_csv(data, filename, table, findings, lang)
+    except MemoryError:
+        raise  # over the caller's memory limit: that is the caller's answer, not a broken file
     except Exception as e:  # noqa: BLE001 - openpyxl raises many kinds on odd files
         return _findings_only(findings, lang, filename, f"{type(e).__name__}")
 
@@ -372,7 +433,10 @@ def annotate_workbook(data: bytes, filename: str, findings: list[dict], *, lang:
 def _annotate_xlsx(data: bytes, filename: str, table: Table, findings: list[dict], lang: str) -> bytes:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # unsupported extensions, data validation extensions...
-        wb = openpyxl.load_workbook(io.BytesIO(data), keep_links=False, rich_text=True)
+        # data_only: every formula cell holds its cached value and the formula is not kept.
+        wb = openpyxl.load_workbook(io.BytesIO(data), keep_links=False, rich_text=True, data_only=True)
+    if formulas := measure(data).formulas:
+        findings = [*findings, _formula_finding(formulas, lang)]
     stale = _previous_findings_sheets(wb)
     for sheet in stale:
         wb.remove(sheet)
@@ -410,6 +474,12 @@ def _annotate_xlsx(data: bytes, filename: str, table: Table, findings: list[dict
     _fill_findings_sheet(summary, findings, where, ws.title, lang, filename, None)
     _activate_first(wb)
     return _save(wb)
+
+
+def _formula_finding(n: int, lang: str) -> dict:
+    rule = BY_CODE["FORMULA_REMOVED"]
+    return {"rule": rule.code, "severity": rule.severity, "row": None, "column": None, "value": None,
+            "worker": None, "message": rule.message(lang, n=n)}
 
 
 def _mark_cell(cell, mark: _Mark) -> None:

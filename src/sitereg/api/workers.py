@@ -1,0 +1,64 @@
+"""A worker's ledger: one worker across every project and month in the caller's scope, for the
+labour inspector handling a complaint (api.md, "A worker's ledger")."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import polars as pl
+from litestar import Request, get
+from litestar.di import NamedDependency
+from litestar.params import FromPath, FromQuery, Parameter
+
+from sitereg import grammar as g
+from sitereg.api.auth import Principal, audit, require_role
+from sitereg.api.errors import bad_request, not_found
+from sitereg.validate.checks import fen_to_text
+from sitereg.validate.crosscheck import id_keys
+
+DEFAULT_MONTHS = 36
+
+
+@get("/api/v1/workers/{id_number:str}/ledger", operation_id="getWorkerLedger", tags=["workers"], sync_to_thread=True)
+def ledger(request: Request, principal: NamedDependency[Principal], id_number: FromPath[str],
+           period_from: Annotated[str | None, Parameter(query="from")] = None,
+           to: FromQuery[str | None] = None) -> dict[str, Any]:
+    """Days, expected pay, payroll, pay received (and how much from the dedicated account), the
+    payment dates and the finding codes of one worker, per project and month, newest first.
+    ``from``/``to`` are YYYY-MM (default: the last 36 months). The lookup is audited."""
+    require_role(principal, "admin", "bureau")
+    first, last = _range(request, period_from, to)
+    catalog = request.app.state.catalog
+    key = id_keys(pl.Series([id_number.upper()])).item()
+    rows = catalog.db.worker_months(key, first, last)
+    projects = {code: catalog.project(code) for code in {r["project"] for r in rows}}
+    visible = [r for r in rows if projects[r["project"]] is not None and principal.sees(projects[r["project"]])]
+    masked = id_number[:6] + "********" + id_number[-4:]
+    audit(request, principal, "worker_ledger", masked, period_from=first, period_to=last, months=len(visible))
+    if not visible:
+        raise not_found("该工人在您权限范围内的记录", "Records of this worker in your scope")
+    return {
+        "worker": masked,
+        "name": visible[0]["name"],
+        "period_from": first,
+        "period_to": last,
+        "months": [{
+            "project": r["project"], "project_name": projects[r["project"]].name, "period": r["period"],
+            "days": r["days"], "expected": fen_to_text(r["expected_fen"]), "payroll_net": fen_to_text(r["payroll_net_fen"]),
+            "paid": fen_to_text(r["paid_fen"]), "paid_from_dedicated": fen_to_text(r["paid_dedicated_fen"]),
+            "paid_at": r["paid_at"], "paid_from": r["paid_from"], "findings": r["findings"],
+        } for r in visible],
+    }
+
+
+def _range(request: Request, first: str | None, last: str | None) -> tuple[str, str]:
+    if last is None:
+        today = request.app.state.today()
+        last = f"{today.year:04d}-{today.month:02d}"
+    if first is None:
+        i = g.month_index(last) - DEFAULT_MONTHS + 1
+        first = f"{i // 12:04d}-{i % 12 + 1:02d}"
+    if first > last or g.month_index(last) - g.month_index(first) + 1 > g.MAX_MONTHS:
+        raise bad_request("PERIOD_RANGE_TOO_LONG", f"from 应不晚于 to，且区间最多 {g.MAX_MONTHS} 个月",
+                          f"from must not be after to, and the range spans at most {g.MAX_MONTHS} months")
+    return first, last

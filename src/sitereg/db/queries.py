@@ -1,0 +1,407 @@
+"""``Database``: every read and write of the service's state, each call its own transaction.
+
+Uniqueness is left to the database: inserts say ON CONFLICT DO NOTHING (or DO UPDATE ... WHERE
+for versioned rows) and then read back what is stored, so two processes racing on the same key
+end with one row and both learn which. Methods are plain, synchronous and thread-safe (the
+engine pools connections; nothing else is shared).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from typing import Any
+
+import msgspec
+from sqlalchemy import Connection, Engine, Table, delete, func, insert, literal_column, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import OperationalError
+
+from sitereg.db import schema as t
+from sitereg.db.engine import DatabaseUnavailable, transaction
+from sitereg.records import Event, Project, Receipt, TokenRecord
+
+# Kinds whose current upload carries over to later periods until a newer one is made current.
+CARRY_OVER = ("roster", "contracts")
+_CHUNK = 1000  # ids per IN (...) list, well under both databases' parameter limits
+
+
+def _json(value: Any) -> str:
+    return msgspec.json.encode(value).decode()
+
+
+def _inserted(c, stmt) -> bool:
+    """Whether an INSERT ... ON CONFLICT wrote its row. Asked through RETURNING, because the
+    row count of an INSERT is not passed on for every driver (psycopg's reads -1)."""
+    return c.execute(stmt.returning(literal_column("1"))).first() is not None
+
+
+def _decode_all(texts: Iterable[str], type: Any = Any) -> list[Any]:
+    """Decode many JSON documents in one msgspec call."""
+    return msgspec.json.decode("[" + ",".join(texts) + "]", type=list[type])
+
+
+class Database:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._insert = postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def describe(self) -> str:
+        return self.engine.dialect.name
+
+    def check(self) -> None:
+        try:
+            with transaction(self.engine) as c:
+                c.execute(select(1))
+        except OperationalError as exc:
+            raise DatabaseUnavailable(f"the {self.describe()} database cannot be reached: {exc.orig}") from exc
+
+    def _read(self):
+        return transaction(self.engine)
+
+    def _write(self):
+        return transaction(self.engine, write=True)
+
+    # -- projects
+    def create_project(self, p: Project) -> bool:
+        """False when the code is taken (the primary key decides, also between processes)."""
+        stmt = self._insert(t.projects).values(code=p.code, region_code=p.region_code,
+                                               contractor_credit_code=p.contractor_credit_code, body=_json(p))
+        with self._write() as c:
+            return _inserted(c, stmt.on_conflict_do_nothing())
+
+    def project(self, code: str) -> Project | None:
+        with self._read() as c:
+            body = c.scalar(select(t.projects.c.body).where(t.projects.c.code == code))
+        return None if body is None else msgspec.json.decode(body, type=Project)
+
+    def projects(self, region_prefix: str | None = None) -> list[Project]:
+        q = select(t.projects.c.body).order_by(t.projects.c.code)
+        if region_prefix:
+            q = q.where(t.projects.c.region_code.startswith(region_prefix, autoescape=True))
+        with self._read() as c:
+            return _decode_all(c.scalars(q), Project)
+
+    # -- tokens
+    def save_token(self, token_hash: str, rec: TokenRecord) -> bool:
+        """Write-once: False (and the first record kept) when the hash is already stored."""
+        stmt = self._insert(t.tokens).values(token_hash=token_hash, body=_json(rec)).on_conflict_do_nothing()
+        with self._write() as c:
+            return _inserted(c, stmt)
+
+    def token(self, token_hash: str) -> TokenRecord | None:
+        with self._read() as c:
+            body = c.scalar(select(t.tokens.c.body).where(t.tokens.c.token_hash == token_hash))
+        return None if body is None else msgspec.json.decode(body, type=TokenRecord)
+
+    # -- uploads
+    def add_upload(self, r: Receipt) -> Receipt:
+        """Store a receipt; when the same bytes were already stored for the project, kind and
+        period, the stored receipt is returned instead (the unique constraint decides)."""
+        u = t.uploads.c
+        stmt = self._insert(t.uploads).values(
+            upload_id=r.upload_id, project=r.project, period=r.period, kind=r.kind, sha256=r.sha256,
+            status=r.status, created_at=r.created_at, body=_json(r)).on_conflict_do_nothing()
+        with self._write() as c:
+            if _inserted(c, stmt):
+                return r
+            body = c.scalar(select(u.body).where(u.project == r.project, u.kind == r.kind, u.period == r.period,
+                                                 u.sha256 == r.sha256))
+            if body is None:  # the conflict was the upload id: the same receipt stored before
+                body = c.scalar(select(u.body).where(u.upload_id == r.upload_id))
+        return msgspec.json.decode(body, type=Receipt)
+
+    def receipt(self, upload_id: str) -> Receipt | None:
+        with self._read() as c:
+            body = c.scalar(select(t.uploads.c.body).where(t.uploads.c.upload_id == upload_id))
+        return None if body is None else msgspec.json.decode(body, type=Receipt)
+
+    def find_duplicate(self, project: str, kind: str, period: str, sha256: str) -> Receipt | None:
+        u = t.uploads.c
+        with self._read() as c:
+            body = c.scalar(select(u.body).where(u.project == project, u.kind == kind, u.period == period,
+                                                 u.sha256 == sha256))
+        return None if body is None else msgspec.json.decode(body, type=Receipt)
+
+    def uploads(self, project: str, period: str | None = None, kind: str | None = None) -> list[Receipt]:
+        """In order of arrival (the database's sequence, not anyone's clock)."""
+        u = t.uploads.c
+        q = select(u.body).where(u.project == project).order_by(u.seq)
+        if period is not None:
+            q = q.where(u.period == period)
+        if kind is not None:
+            q = q.where(u.kind == kind)
+        with self._read() as c:
+            return _decode_all(c.scalars(q), Receipt)
+
+    def make_current(self, upload_id: str, reason: str = "upload") -> None:
+        """Point the upload's project-period-kind at it and record the switch, in one transaction.
+        KeyError when no such upload is stored."""
+        u = t.uploads.c
+        now = dt.datetime.now(dt.UTC)
+        with self._write() as c:
+            row = c.execute(select(u.project, u.period, u.kind).where(u.upload_id == upload_id)).first()
+            if row is None:
+                raise KeyError(upload_id)
+            key = {"project": row.project, "period": row.period, "kind": row.kind}
+            stmt = self._insert(t.current).values(**key, upload_id=upload_id, at=now)
+            # The pointer first: on PostgreSQL it locks the row, so concurrent switches of one
+            # pointer take their history numbers in the order they took effect.
+            c.execute(stmt.on_conflict_do_update(index_elements=list(key),
+                                                 set_={"upload_id": stmt.excluded.upload_id, "at": stmt.excluded.at}))
+            c.execute(insert(t.current_history).values(**key, upload_id=upload_id, reason=reason, at=now))
+
+    def current_upload(self, kind: str, project: str, period: str) -> str | None:
+        """The current upload of the period; roster and contracts without one fall back to the
+        latest earlier period's."""
+        cu = t.current.c
+        q = select(cu.upload_id).where(cu.project == project, cu.kind == kind)
+        if kind in CARRY_OVER:
+            q = q.where(cu.period <= period).order_by(cu.period.desc()).limit(1)
+        else:
+            q = q.where(cu.period == period)
+        with self._read() as c:
+            return c.scalar(q)
+
+    def current_uploads(self, project: str, period: str) -> dict[str, str]:
+        """kind -> current upload id for every kind, with the same fallback, in one query."""
+        cu = t.current.c
+        q = (select(cu.kind, cu.upload_id)
+             .where(cu.project == project,
+                    or_(cu.period == period, cu.kind.in_(CARRY_OVER) & (cu.period < period)))
+             .order_by(cu.period))
+        with self._read() as c:
+            return {kind: upload_id for kind, upload_id in c.execute(q)}  # later periods overwrite earlier
+
+    def current_history(self, project: str, period: str, kind: str) -> list[dict]:
+        h = t.current_history.c
+        q = (select(h.seq, h.upload_id, h.reason, h.at)
+             .where(h.project == project, h.period == period, h.kind == kind).order_by(h.seq))
+        with self._read() as c:
+            return [dict(row._mapping) for row in c.execute(q)]
+
+    # -- bank batches
+    def claim_batch(self, payer: str, batch_id: str, sha256: str, body_key: str) -> str:
+        """"new" for the first claim of (payer, batch_id); then "same" for the same content and
+        "conflict" for other content."""
+        b = t.batches.c
+        stmt = self._insert(t.batches).values(payer=payer, batch_id=batch_id, sha256=sha256, body_key=body_key)
+        with self._write() as c:
+            if _inserted(c, stmt.on_conflict_do_nothing()):
+                return "new"
+            stored = c.scalar(select(b.sha256).where(b.payer == payer, b.batch_id == batch_id))
+        return "same" if stored == sha256 else "conflict"
+
+    def save_batch_receipt(self, payer: str, batch_id: str, receipt: dict) -> None:
+        b = t.batches.c
+        with self._write() as c:
+            done = c.execute(update(t.batches).where(b.payer == payer, b.batch_id == batch_id)
+                             .values(receipt=_json(receipt))).rowcount
+        if not done:
+            raise KeyError((payer, batch_id))
+
+    def batch_receipt(self, payers: tuple[str, ...] | None, batch_id: str) -> dict | None:
+        """The receipt of the batch from the first of ``payers`` that has one (None: any payer)."""
+        b = t.batches.c
+        q = select(b.payer, b.receipt).where(b.batch_id == batch_id, b.receipt.is_not(None)).order_by(b.payer)
+        if payers is not None:
+            q = q.where(b.payer.in_(payers))
+        with self._read() as c:
+            rows = c.execute(q).all()
+        if payers is not None:
+            rows.sort(key=lambda row: payers.index(row.payer))
+        return msgspec.json.decode(rows[0].receipt) if rows else None
+
+    def add_batch_part(self, payer: str, batch_id: str, project: str, period: str, table_key: str) -> None:
+        stmt = self._insert(t.batch_parts).values(payer=payer, batch_id=batch_id, project=project, period=period,
+                                                  table_key=table_key)
+        with self._write() as c:
+            c.execute(stmt.on_conflict_do_nothing())
+
+    def batch_projects(self, project: str, period: str) -> list[str]:
+        """Ids of the batches with records stored for the project-period, in order of arrival."""
+        p = t.batch_parts.c
+        q = (select(p.batch_id).where(p.project == project, p.period == period)
+             .group_by(p.batch_id).order_by(func.min(p.seq)))
+        with self._read() as c:
+            return list(c.scalars(q))
+
+    def batch_parts(self, project: str, period: str) -> list[str]:
+        p = t.batch_parts.c
+        q = select(p.table_key).where(p.project == project, p.period == period).order_by(p.seq)
+        with self._read() as c:
+            return list(c.scalars(q))
+
+    def claim_txns(self, payer: str, batch_id: str, txns: list[tuple[str, str]]) -> tuple[set[str], set[str]]:
+        """Store every transaction the payer account does not hold yet; return (duplicates,
+        conflicts): ids another batch already stored with the same content, and ids stored with
+        other content. A replay of the same batch finds its own transactions and reports neither."""
+        wanted: dict[str, str] = {}
+        for txn_id, digest in txns:
+            wanted.setdefault(txn_id, digest)
+        # Sorted, so concurrent batches lock shared ids in the same order and never deadlock.
+        ids = sorted(wanted)
+        if not ids:
+            return set(), set()
+        k = t.bank_txns.c
+        held: dict[str, tuple[str, str]] = {}
+        with self._write() as c:
+            c.execute(self._insert(t.bank_txns).on_conflict_do_nothing(),
+                      [{"payer": payer, "bank_txn_id": i, "batch_id": batch_id, "digest": wanted[i]} for i in ids])
+            for start in range(0, len(ids), _CHUNK):
+                q = select(k.bank_txn_id, k.batch_id, k.digest).where(k.payer == payer,
+                                                                        k.bank_txn_id.in_(ids[start:start + _CHUNK]))
+                held.update((i, (b, d)) for i, b, d in c.execute(q))
+        conflicts = {i for i in ids if held[i][1] != wanted[i]}
+        duplicates = {i for i in ids if held[i][1] == wanted[i] and held[i][0] != batch_id}
+        return duplicates, conflicts
+
+    # -- audit (append-only: there is no method to change or remove an event, and triggers refuse it)
+    def append_audit(self, e: Event) -> None:
+        at = e.at.astimezone(dt.UTC) if e.at.tzinfo else e.at
+        with self._write() as c:
+            c.execute(insert(t.audit_events).values(day=at.date().isoformat(), at=at, body=_json(e)))
+
+    def audit(self, day: dt.date, limit: int = 1000) -> list[dict]:
+        """The last ``limit`` events of a UTC day, oldest first (order of arrival)."""
+        a = t.audit_events.c
+        q = select(a.body).where(a.day == day.isoformat()).order_by(a.seq.desc()).limit(limit)
+        with self._read() as c:
+            bodies = list(c.scalars(q))
+        return _decode_all(reversed(bodies))
+
+    # -- column maps
+    def save_column_map(self, project: str, kind: str, mapping: dict[str, str]) -> None:
+        stmt = self._insert(t.column_maps).values(project=project, kind=kind, mapping=_json(mapping))
+        with self._write() as c:
+            c.execute(stmt.on_conflict_do_update(index_elements=["project", "kind"],
+                                                 set_={"mapping": stmt.excluded.mapping}))
+
+    def column_map(self, project: str, kind: str) -> dict[str, str]:
+        m = t.column_maps.c
+        with self._read() as c:
+            mapping = c.scalar(select(m.mapping).where(m.project == project, m.kind == kind))
+        return {} if mapping is None else msgspec.json.decode(mapping)
+
+    # -- versions for derived rows
+    def next_version(self) -> int:
+        """A ticket that increases with every call, from any process: take it before reading
+        the tables a recheck summarises, so the later reader always holds the larger number."""
+        n = t.counters.c
+        stmt = (update(t.counters).where(n.name == "index_version").values(value=n.value + 1).returning(n.value))
+        with self._write() as c:
+            return c.scalar(stmt)
+
+    def _claim_version(self, c, table, project: str, period: str, version: int, **values) -> bool:
+        """Upsert the row of (project, period) only if ``version`` is newer than the stored one."""
+        stmt = self._insert(table).values(project=project, period=period, version=version, **values)
+        stmt = stmt.on_conflict_do_update(index_elements=["project", "period"],
+                                          set_={name: stmt.excluded[name] for name in ("version", *values)},
+                                          where=table.c.version < stmt.excluded.version)
+        return _inserted(c, stmt)
+
+    # -- cross-project worker index
+    def replace_worker_index(self, project: str, period: str, version: int, days: list[tuple[int, str]],
+                             months: list[dict]) -> bool:
+        """Replace the project-period's worker-days and worker-month rows, unless a newer version
+        is stored (then False, and nothing is written)."""
+        with self._write() as c:
+            # On PostgreSQL the upsert also locks the row: concurrent replacements queue here.
+            if not self._claim_version(c, t.worker_index, project, period, version):
+                return False
+            for table in (t.worker_days, t.worker_months):
+                c.execute(delete(table).where(table.c.project == project, table.c.period == period))
+            # Sorted, so the new rows go into the (period, id_key, day) index in its own order.
+            _bulk_insert(c, t.worker_days, [(project, period, k, d) for k, d in sorted(days)])
+            _bulk_insert(c, t.worker_months, [_month_row(project, period, m) for m in months])
+        return True
+
+    def overlaps(self, project: str, period: str) -> list[tuple[str, int, str]]:
+        """(other project, id_key, date): a worker of this project-period on another project's
+        attendance the same day."""
+        mine, other = t.worker_days.alias("mine"), t.worker_days.alias("other")
+        q = (select(other.c.project, other.c.id_key, other.c.day).distinct()
+             .join_from(mine, other, (other.c.period == mine.c.period) & (other.c.id_key == mine.c.id_key)
+                        & (other.c.day == mine.c.day) & (other.c.project != mine.c.project))
+             .where(mine.c.project == project, mine.c.period == period)
+             .order_by(other.c.project, other.c.id_key, other.c.day))
+        with self._read() as c:
+            return [tuple(row) for row in c.execute(q)]
+
+    def paid_elsewhere(self, project: str, period: str) -> list[tuple[str, int]]:
+        """(other project, id_key): a worker of this project-period paid by another project for the same period."""
+        mine, other = t.worker_months.alias("mine"), t.worker_months.alias("other")
+        q = (select(other.c.project, other.c.id_key).distinct()
+             .join_from(mine, other, (other.c.period == mine.c.period) & (other.c.id_key == mine.c.id_key)
+                        & (other.c.project != mine.c.project))
+             .where(mine.c.project == project, mine.c.period == period, other.c.paid_fen > 0)
+             .order_by(other.c.project, other.c.id_key))
+        with self._read() as c:
+            return [tuple(row) for row in c.execute(q)]
+
+    def worker_months(self, id_key: int, first: str, last: str, projects: list[str] | None = None) -> list[dict]:
+        """One worker's month rows across projects, newest period first, by project code within."""
+        w = t.worker_months.c
+        q = (select(t.worker_months).where(w.id_key == id_key, w.period.between(first, last))
+             .order_by(w.period.desc(), w.project))
+        if projects is not None:
+            q = q.where(w.project.in_(projects))
+        with self._read() as c:
+            rows = [dict(row._mapping) for row in c.execute(q)]
+        lists = _decode_all(f"[{r['paid_at']},{r['paid_from']},{r['findings']}]" for r in rows)
+        for row, (paid_at, paid_from, findings) in zip(rows, lists):
+            row.update(paid_at=paid_at, paid_from=paid_from, findings=findings)
+        return rows
+
+    # -- coverage (versioned: an older computation never replaces a newer one)
+    def put_coverage(self, project: str, period: str, version: int, region_code: str, investment_type: str,
+                     counts: dict) -> bool:
+        with self._write() as c:
+            return self._claim_version(c, t.coverage, project, period, version, region_code=region_code,
+                                       investment_type=investment_type, counts=_json(counts))
+
+    def coverage(self, first: str, last: str, region_prefix: str | None = None,
+                 projects: list[str] | None = None) -> list[dict]:
+        """The stored counts of every project-period in [first, last], with project and period, by period then project."""
+        v = t.coverage.c
+        q = select(v.project, v.period, v.counts).where(v.period.between(first, last)).order_by(v.period, v.project)
+        if region_prefix:
+            q = q.where(v.region_code.startswith(region_prefix, autoescape=True))
+        if projects is not None:
+            q = q.where(v.project.in_(projects))
+        with self._read() as c:
+            rows = c.execute(q).all()
+        out = _decode_all(row.counts for row in rows)
+        for row, counts in zip(rows, out):
+            counts.update(project=row.project, period=row.period)
+        return out
+
+    def coverage_version(self, project: str, period: str) -> int | None:
+        v = t.coverage.c
+        with self._read() as c:
+            return c.scalar(select(v.version).where(v.project == project, v.period == period))
+
+
+def _bulk_insert(c: Connection, table: Table, rows: list[tuple]) -> None:
+    """Insert many rows (tuples in the table's column order) inside the caller's transaction,
+    through the driver: COPY on PostgreSQL, one prepared executemany on SQLite. A recheck
+    writes 100k rows and SQLAlchemy's per-row parameter handling would double the time."""
+    if not rows:
+        return
+    names = ", ".join(col.name for col in table.columns)
+    if c.dialect.name == "postgresql":
+        with c.connection.driver_connection.cursor() as cur, cur.copy(f"COPY {table.name} ({names}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+    else:
+        marks = ", ".join("?" * len(table.columns))
+        c.exec_driver_sql(f"INSERT INTO {table.name} ({names}) VALUES ({marks})", rows)
+
+
+def _month_row(project: str, period: str, m: dict) -> tuple:
+    return (project, period, m["id_key"], m["id_masked"], m["name"], m["days"], m.get("expected_fen"),
+            m.get("payroll_net_fen"), m["paid_fen"], m["paid_dedicated_fen"], _json(m.get("paid_at", [])),
+            _json(m.get("paid_from", [])), _json(m.get("findings", [])))

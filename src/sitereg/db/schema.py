@@ -1,0 +1,226 @@
+"""The state tables (SQLAlchemy Core). Migrations in ``migrations/versions`` create the same.
+
+Records that the service reads whole (projects, tokens, receipts, audit events) are kept as
+their msgspec JSON in ``body``, next to the columns that queries and constraints need.
+Uniqueness and "which upload is current" are constraints here, never checks in Python.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+
+# Stable constraint names, so later migrations can refer to them on both databases.
+metadata = MetaData(naming_convention={
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+})
+
+# Codes, periods and ids: no length, since PostgreSQL would enforce one and SQLite would not,
+# and the service validates them before they get here. The migration creates them on PostgreSQL
+# with COLLATE "C", so they compare byte by byte as SQLite's BINARY does: "ordered by code" is one
+# order everywhere, not the server locale's, and prefix searches can use the index. (Not declared
+# here: SQLAlchemy would then cast every parameter with COLLATE, which PostgreSQL refuses in BETWEEN.)
+Key = String()
+
+# SQLite only auto-numbers an INTEGER PRIMARY KEY; PostgreSQL gets a 64-bit identity.
+SerialKey = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class UTCDateTime(TypeDecorator):
+    """Stored in UTC; read back timezone-aware on both databases (SQLite keeps no zone)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is not None and value.tzinfo is not None:
+            value = value.astimezone(dt.UTC)
+        return value
+
+    def process_result_value(self, value, dialect):
+        if value is not None and value.tzinfo is None:
+            value = value.replace(tzinfo=dt.UTC)
+        return value
+
+
+projects = Table(
+    "projects", metadata,
+    Column("code", Key, primary_key=True),
+    Column("region_code", Key, nullable=False, index=True),
+    Column("contractor_credit_code", Key, nullable=False, index=True),
+    Column("body", Text, nullable=False),
+)
+
+tokens = Table(
+    "tokens", metadata,
+    Column("token_hash", Key, primary_key=True),  # sha256 hex; the token itself is never stored
+    Column("body", Text, nullable=False),
+)
+
+# seq is the key because only a primary key auto-numbers on SQLite; upload_id is unique.
+uploads = Table(
+    "uploads", metadata,
+    Column("seq", SerialKey, primary_key=True, autoincrement=True),
+    Column("upload_id", Key, nullable=False, unique=True),
+    Column("project", Key, nullable=False),
+    Column("period", Key, nullable=False),
+    Column("kind", Key, nullable=False),
+    Column("sha256", Key, nullable=False),
+    Column("status", Key, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("body", Text, nullable=False),
+    UniqueConstraint("project", "kind", "period", "sha256"),  # a byte-identical re-upload is the same upload
+    Index(None, "project", "period", "kind", "seq"),
+    sqlite_autoincrement=True,  # never reuse a seq: it is the order of arrival
+)
+
+current = Table(
+    "current_uploads", metadata,
+    Column("project", Key, nullable=False),
+    Column("period", Key, nullable=False),
+    Column("kind", Key, nullable=False),
+    Column("upload_id", Key, ForeignKey("uploads.upload_id"), nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    PrimaryKeyConstraint("project", "period", "kind"),
+)
+
+current_history = Table(
+    "current_history", metadata,
+    Column("seq", SerialKey, primary_key=True, autoincrement=True),
+    Column("project", Key, nullable=False),
+    Column("period", Key, nullable=False),
+    Column("kind", Key, nullable=False),
+    Column("upload_id", Key, ForeignKey("uploads.upload_id"), nullable=False),
+    Column("reason", Key, nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    Index(None, "project", "period", "kind", "seq"),
+    sqlite_autoincrement=True,
+)
+
+# Batch ids are a bank's own, so they are unique per payer account.
+batches = Table(
+    "batches", metadata,
+    Column("payer", Key, nullable=False),
+    Column("batch_id", Key, nullable=False),
+    Column("sha256", Key, nullable=False),
+    Column("body_key", Text, nullable=False),
+    Column("receipt", Text),  # JSON, written once the batch is processed
+    PrimaryKeyConstraint("payer", "batch_id"),
+    Index(None, "batch_id"),  # an admin looks a batch up without its payer
+)
+
+batch_parts = Table(
+    "batch_parts", metadata,
+    Column("seq", SerialKey, primary_key=True, autoincrement=True),
+    Column("payer", Key, nullable=False),
+    Column("batch_id", Key, nullable=False),
+    Column("project", Key, nullable=False),
+    Column("period", Key, nullable=False),
+    Column("table_key", Text, nullable=False),
+    UniqueConstraint("project", "period", "table_key"),  # a replayed batch records its part once
+    sqlite_autoincrement=True,
+)
+
+# One row per bank transaction a payer account has stored: the same payout is kept once.
+bank_txns = Table(
+    "bank_txns", metadata,
+    Column("payer", Key, nullable=False),
+    Column("bank_txn_id", Key, nullable=False),
+    Column("batch_id", Key, nullable=False),
+    Column("digest", Key, nullable=False),
+    PrimaryKeyConstraint("payer", "bank_txn_id"),
+)
+
+# Append-only: the migration adds triggers that refuse UPDATE and DELETE.
+audit_events = Table(
+    "audit_events", metadata,
+    Column("seq", SerialKey, primary_key=True, autoincrement=True),
+    Column("day", Key, nullable=False),  # UTC date of the event, YYYY-MM-DD
+    Column("at", UTCDateTime, nullable=False),
+    Column("body", Text, nullable=False),
+    Index(None, "day", "seq"),
+    sqlite_autoincrement=True,
+)
+
+column_maps = Table(
+    "column_maps", metadata,
+    Column("project", Key, nullable=False),
+    Column("kind", Key, nullable=False),
+    Column("mapping", Text, nullable=False),
+    PrimaryKeyConstraint("project", "kind"),
+)
+
+# A counter row per name: next_version takes tickets from 'index_version'.
+counters = Table(
+    "counters", metadata,
+    Column("name", Key, primary_key=True),
+    Column("value", BigInteger, nullable=False),
+)
+
+# The version of the worker index rows currently stored for a project-period.
+worker_index = Table(
+    "worker_index", metadata,
+    Column("project", Key, nullable=False),
+    Column("period", Key, nullable=False),
+    Column("version", BigInteger, nullable=False),
+    PrimaryKeyConstraint("project", "period"),
+)
+
+worker_days = Table(
+    "worker_days", metadata,
+    Column("project", Key, nullable=False),
+    Column("period", Key, nullable=False),
+    Column("id_key", BigInteger, nullable=False),  # from the SHA-256 of the ID number, never the number
+    Column("day", Key, nullable=False),
+    Index(None, "period", "id_key", "day"),
+    Index(None, "project", "period"),
+)
+
+worker_months = Table(
+    "worker_months", metadata,
+    Column("project", Key, nullable=False),
+    Column("period", Key, nullable=False),
+    Column("id_key", BigInteger, nullable=False),
+    Column("id_masked", Key, nullable=False),
+    Column("name", Text, nullable=False),
+    Column("days", Integer, nullable=False),
+    Column("expected_fen", BigInteger),
+    Column("payroll_net_fen", BigInteger),
+    Column("paid_fen", BigInteger, nullable=False),
+    Column("paid_dedicated_fen", BigInteger, nullable=False),
+    Column("paid_at", Text, nullable=False),  # JSON lists
+    Column("paid_from", Text, nullable=False),
+    Column("findings", Text, nullable=False),
+    PrimaryKeyConstraint("project", "period", "id_key"),  # also the (project, period) index
+    Index(None, "id_key", "period"),
+)
+
+coverage = Table(
+    "coverage", metadata,
+    Column("project", Key, nullable=False),
+    Column("period", Key, nullable=False),
+    Column("version", BigInteger, nullable=False),
+    Column("region_code", Key, nullable=False),
+    Column("investment_type", Key, nullable=False),
+    Column("counts", Text, nullable=False),
+    PrimaryKeyConstraint("project", "period"),
+    Index(None, "period", "region_code"),
+)

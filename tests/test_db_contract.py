@@ -1,0 +1,479 @@
+"""The state database's contract, run against SQLite (a file in tmp_path) and a real PostgreSQL.
+
+The races use separate OS processes (spawned, as several service processes would be), each
+opening the database itself and released together by a barrier.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import multiprocessing
+import random
+import socket
+import threading
+import time
+import traceback
+
+import pytest
+from sqlalchemy import func, inspect, select, text
+from sqlalchemy.exc import DBAPIError
+
+import pgserver
+from sitereg.audit import Event
+from sitereg.catalog import Project, Receipt, TokenRecord
+from sitereg.db import DatabaseUnavailable, database_url, open_database
+from sitereg.db import schema as t
+from sitereg.settings import Settings, SettingsError, load_settings
+
+P1, P2, P3 = "XM-440305-2026-001", "XM-440305-2026-002", "XM-510104-2026-001"
+T0 = dt.datetime(2026, 11, 27, 8, 0, tzinfo=dt.UTC)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_settings(request, tmp_path) -> Settings:
+    url = request.getfixturevalue("pg_database_url") if request.param == "postgresql" else None
+    return Settings(data_dir=str(tmp_path / "data"), database_url=url)
+
+
+@pytest.fixture
+def db(db_settings):
+    database = open_database(db_settings)
+    yield database
+    database.close()
+
+
+def project(code: str, region: str = "440305", **kw) -> Project:
+    return Project(code=code, name=kw.pop("name", "某安置房项目"), region_code=region, investment_type="government",
+                   contractor_credit_code="9144030019219286XW", **kw)
+
+
+def receipt(upload_id: str, project: str = P1, period: str = "2026-11", kind: str = "attendance",
+            sha256: str = "a" * 64, at: dt.datetime = T0) -> Receipt:
+    return Receipt(upload_id=upload_id, project=project, period=period, kind=kind, filename="考勤表.xlsx",
+                   sha256=sha256, rows_total=3, rows_accepted=3, rows_rejected=0, errors=0, warnings=0, infos=0,
+                   report=f"/api/v1/uploads/{upload_id}/report", status="accepted", created_at=at, size=100,
+                   uploaded_by="contractor:abc", original_key=f"originals/{upload_id}.xlsx",
+                   table_key=f"tables/{upload_id}.parquet", findings_key=f"findings/{upload_id}.parquet")
+
+
+def event(at: dt.datetime, target: str) -> Event:
+    return Event(at=at, actor="admin:t1", role="admin", scope=(), action="create_project", target=target,
+                 client="127.0.0.1", detail={"n": 1})
+
+
+def month(id_key: int, paid_fen: int = 0, **kw) -> dict:
+    return {"id_key": id_key, "id_masked": "4403**********1234", "name": "张三", "days": 2, "expected_fen": None,
+            "payroll_net_fen": 50000, "paid_fen": paid_fen, "paid_dedicated_fen": paid_fen,
+            "paid_at": ["2026-12-10"] if paid_fen else [], "paid_from": ["4425****1300"] if paid_fen else [],
+            "findings": kw.pop("findings", [])} | kw
+
+
+# -- opening
+
+
+def test_url_translation_and_default_file(tmp_path):
+    given = Settings(data_dir=str(tmp_path / "d"), database_url="postgresql://u:p%40ss@db.example:5433/sitereg")
+    assert database_url(given) == "postgresql+psycopg://u:p%40ss@db.example:5433/sitereg"
+    assert database_url(Settings(database_url="postgres://u@h/x")) == "postgresql+psycopg://u@h/x"
+    default = database_url(Settings(data_dir=str(tmp_path / "new" / "dir")))
+    assert default == f"sqlite:///{(tmp_path / 'new' / 'dir' / 'sitereg.db').resolve()}"
+    assert (tmp_path / "new" / "dir").is_dir()
+    assert load_settings({"SITEREG_DATABASE_URL": "postgresql://u@h/x"}).database_url == "postgresql://u@h/x"
+    with pytest.raises(SettingsError, match="SITEREG_DATABASE_URL"):
+        load_settings({"SITEREG_DATABASE_URL": "mysql://u@h/x"})
+
+
+def test_unreachable_postgresql_is_reported_without_password(tmp_path):
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # nothing listens there once the socket is closed
+    settings = Settings(data_dir=str(tmp_path), database_url=f"postgresql://sitereg:s3cret@127.0.0.1:{port}/x")
+    with pytest.raises(DatabaseUnavailable) as caught:
+        open_database(settings)
+    assert "s3cret" not in str(caught.value)
+
+
+def test_describe_check_and_reopen(db, db_settings):
+    assert db.describe() in ("sqlite", "postgresql")
+    assert db.describe() == ("postgresql" if db_settings.database_url else "sqlite")
+    db.check()
+    assert db.create_project(project(P1))
+    again = open_database(db_settings)  # migrations already at head: nothing to do, data kept
+    try:
+        assert again.project(P1) == project(P1)
+    finally:
+        again.close()
+
+
+def test_migrated_schema_matches_schema_module(db):
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    with db.engine.connect() as conn:
+        diffs = compare_metadata(MigrationContext.configure(conn), t.metadata)
+    assert diffs == []
+
+
+# -- projects and tokens
+
+
+def test_project_code_is_unique(db):
+    assert db.create_project(project(P2, name="第一个"))
+    assert not db.create_project(project(P2, name="第二个"))
+    assert db.create_project(project(P1, dedicated_account="4425010020239361300", start_date=dt.date(2026, 3, 1)))
+    assert db.create_project(project(P3, region="510104"))
+    assert db.project(P2).name == "第一个"
+    assert db.project(P1).start_date == dt.date(2026, 3, 1)
+    assert db.project("nope") is None
+    assert [p.code for p in db.projects()] == [P1, P2, P3]
+    assert [p.code for p in db.projects("4403")] == [P1, P2]
+    assert db.projects("51_") == []  # a prefix, not a pattern
+
+
+def test_codes_are_ordered_byte_by_byte_whatever_the_server_locale(db):
+    for code in ("a_1", "B-1", "a-1", "a.1", "A1"):
+        db.create_project(project(code))
+    assert [p.code for p in db.projects()] == ["A1", "B-1", "a-1", "a.1", "a_1"]
+
+
+def test_threads_creating_one_project(db):
+    results: list[bool] = []
+    threads = [threading.Thread(target=lambda: results.append(db.create_project(project(P1)))) for _ in range(8)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    assert sorted(results) == [False] * 7 + [True]
+
+
+def test_token_round_trip(db):
+    rec = TokenRecord(role="contractor", scope=("9144030019219286XW",), created_at=T0, label="site office")
+    assert db.save_token("f" * 64, rec)
+    assert db.token("f" * 64) == rec
+    assert db.token("0" * 64) is None
+    assert not db.save_token("f" * 64, TokenRecord(role="admin", scope=(), created_at=T0))  # write-once
+    assert db.token("f" * 64).role == "contractor"
+
+
+# -- uploads and the current pointer
+
+
+def test_same_bytes_return_the_stored_upload(db):
+    first = receipt("U1")
+    assert db.add_upload(first) == first
+    again = db.add_upload(receipt("U2"))  # same project, kind, period and bytes
+    assert again == first
+    assert db.receipt("U2") is None
+    assert db.find_duplicate(P1, "attendance", "2026-11", "a" * 64) == first
+    assert db.find_duplicate(P1, "attendance", "2026-10", "a" * 64) is None
+    other = receipt("U3", sha256="b" * 64)
+    assert db.add_upload(other) == other
+    assert db.add_upload(receipt("U4", period="2026-10")).upload_id == "U4"  # another period is another upload
+    assert [r.upload_id for r in db.uploads(P1)] == ["U1", "U3", "U4"]
+
+
+def test_uploads_listed_in_arrival_order_not_clock_order(db):
+    for i, upload_id in enumerate(["U9", "U1", "U5"]):
+        db.add_upload(receipt(upload_id, sha256=str(i) * 64, at=T0 - dt.timedelta(hours=i)))
+    db.add_upload(receipt("U7", kind="payments", sha256="7" * 64))
+    assert [r.upload_id for r in db.uploads(P1, "2026-11", "attendance")] == ["U9", "U1", "U5"]
+    assert [r.upload_id for r in db.uploads(P1, kind="payments")] == ["U7"]
+    assert db.uploads(P2) == []
+    assert db.receipt("U1").created_at == T0 - dt.timedelta(hours=1)
+
+
+def test_current_pointer_switches_with_history_and_roster_carries_over(db):
+    db.add_upload(receipt("R09", kind="roster", period="2026-09", sha256="1" * 64))
+    db.add_upload(receipt("A11", kind="attendance", period="2026-11", sha256="2" * 64))
+    db.add_upload(receipt("A11b", kind="attendance", period="2026-11", sha256="3" * 64))
+    db.add_upload(receipt("R10", kind="roster", period="2026-10", sha256="4" * 64))
+    db.add_upload(receipt("R12", kind="roster", period="2026-12", sha256="5" * 64))
+    db.add_upload(receipt("A10", kind="attendance", period="2026-10", sha256="6" * 64))
+    assert db.current_upload("roster", P1, "2026-11") is None
+    assert db.current_uploads(P1, "2026-11") == {}
+
+    db.make_current("R09")
+    db.make_current("A11")
+    db.make_current("A10")
+    assert db.current_upload("roster", P1, "2026-11") == "R09"  # the latest earlier period's roster
+    assert db.current_upload("roster", P1, "2026-08") is None
+    assert db.current_upload("attendance", P1, "2026-11") == "A11"
+    assert db.current_upload("attendance", P1, "2026-12") is None  # attendance never carries over
+    assert db.current_uploads(P1, "2026-11") == {"roster": "R09", "attendance": "A11"}
+
+    db.make_current("R10")
+    db.make_current("R12")  # a later period does not change November
+    db.make_current("A11b")
+    db.make_current("A11", reason="revert")
+    assert db.current_uploads(P1, "2026-11") == {"roster": "R10", "attendance": "A11"}
+    assert db.current_upload("roster", P1, "2026-12") == "R12"
+    history = db.current_history(P1, "2026-11", "attendance")
+    assert [(h["upload_id"], h["reason"]) for h in history] == [("A11", "upload"), ("A11b", "upload"), ("A11", "revert")]
+    assert history[0]["seq"] < history[1]["seq"] < history[2]["seq"]
+    assert history[0]["at"].tzinfo is not None
+    with pytest.raises(KeyError):
+        db.make_current("U-none")
+
+
+# -- bank batches and transactions
+
+
+def test_claim_batch_and_receipts(db):
+    assert db.claim_batch("ACC1", "B1", "s1", "originals/bank/payer=ACC1/batch=B1.json") == "new"
+    assert db.claim_batch("ACC1", "B1", "s1", "originals/bank/payer=ACC1/batch=B1.json") == "same"
+    assert db.claim_batch("ACC1", "B1", "s2", "originals/bank/payer=ACC1/batch=B1.json") == "conflict"
+    assert db.claim_batch("ACC2", "B1", "s2", "originals/bank/payer=ACC2/batch=B1.json") == "new"  # another bank's id
+    assert db.batch_receipt(("ACC1",), "B1") is None  # claimed, not finished
+    db.save_batch_receipt("ACC1", "B1", {"batch_id": "B1", "accepted": 2})
+    db.save_batch_receipt("ACC2", "B1", {"batch_id": "B1", "accepted": 5})
+    assert db.batch_receipt(("ACC1",), "B1") == {"batch_id": "B1", "accepted": 2}
+    assert db.batch_receipt(("ACC3", "ACC2", "ACC1"), "B1")["accepted"] == 5
+    assert db.batch_receipt(("ACC3",), "B1") is None
+    assert db.batch_receipt(None, "B1") is not None
+    assert db.batch_receipt(None, "B9") is None
+    with pytest.raises(KeyError):
+        db.save_batch_receipt("ACC1", "B9", {})
+
+
+def test_batch_parts_recorded_once_in_arrival_order(db):
+    db.add_batch_part("ACC1", "B2", P1, "2026-11", "tables/bank/project=P1/period=2026-11/batch=B2.parquet")
+    db.add_batch_part("ACC1", "B1", P1, "2026-11", "tables/bank/project=P1/period=2026-11/batch=B1.parquet")
+    db.add_batch_part("ACC1", "B2", P1, "2026-11", "tables/bank/project=P1/period=2026-11/batch=B2.parquet")  # replay
+    db.add_batch_part("ACC1", "B1", P1, "2026-10", "tables/bank/project=P1/period=2026-10/batch=B1.parquet")
+    assert db.batch_parts(P1, "2026-11") == ["tables/bank/project=P1/period=2026-11/batch=B2.parquet",
+                                             "tables/bank/project=P1/period=2026-11/batch=B1.parquet"]
+    assert db.batch_projects(P1, "2026-11") == ["B2", "B1"]
+    assert db.batch_projects(P2, "2026-11") == []
+
+
+def test_claim_txns_reports_duplicates_and_conflicts(db):
+    assert db.claim_txns("ACC1", "B1", [("T1", "d1"), ("T2", "d2")]) == (set(), set())
+    assert db.claim_txns("ACC1", "B2", [("T1", "d1"), ("T2", "other"), ("T3", "d3")]) == ({"T1"}, {"T2"})
+    assert db.claim_txns("ACC1", "B1", [("T1", "d1"), ("T2", "d2")]) == (set(), set())  # a replay
+    assert db.claim_txns("ACC2", "B7", [("T1", "other")]) == (set(), set())  # another payer's ids are its own
+    assert db.claim_txns("ACC1", "B3", []) == (set(), set())
+    many = [(f"M{i:05d}", "d") for i in range(2500)]  # more than one read-back chunk
+    assert db.claim_txns("ACC1", "B4", many) == (set(), set())
+    assert db.claim_txns("ACC1", "B5", many[::-1]) == ({i for i, _ in many}, set())
+
+
+# -- audit and column maps
+
+
+def test_audit_is_append_only_and_read_by_utc_day(db):
+    db.append_audit(event(T0, "first"))
+    db.append_audit(event(T0 + dt.timedelta(hours=1), "second"))
+    # 23:30 in UTC-8 on the 27th is the 28th in UTC.
+    db.append_audit(event(dt.datetime(2026, 11, 27, 23, 30, tzinfo=dt.timezone(dt.timedelta(hours=-8))), "late"))
+    db.append_audit(event(T0 + dt.timedelta(hours=2), "third"))
+    day = db.audit(dt.date(2026, 11, 27))
+    assert [e["target"] for e in day] == ["first", "second", "third"]
+    assert day[0] == {"at": "2026-11-27T08:00:00Z", "actor": "admin:t1", "role": "admin", "scope": [],
+                      "action": "create_project", "target": "first", "client": "127.0.0.1", "detail": {"n": 1}}
+    assert [e["target"] for e in db.audit(dt.date(2026, 11, 28))] == ["late"]
+    assert [e["target"] for e in db.audit(dt.date(2026, 11, 27), limit=2)] == ["second", "third"]
+    assert not hasattr(db, "delete_audit")
+    for statement in ("UPDATE audit_events SET body = '{}'", "DELETE FROM audit_events"):
+        with pytest.raises(DBAPIError, match="append-only"), db.engine.begin() as conn:
+            conn.execute(text(statement))
+    assert len(db.audit(dt.date(2026, 11, 27))) == 3
+
+
+def test_column_maps(db):
+    assert db.column_map(P1, "attendance") == {}
+    db.save_column_map(P1, "attendance", {"姓名 ": "name", "身份证": "id_number"})
+    db.save_column_map(P1, "roster", {"名字": "name"})
+    assert db.column_map(P1, "attendance") == {"姓名 ": "name", "身份证": "id_number"}
+    db.save_column_map(P1, "attendance", {"工人姓名": "name"})
+    assert db.column_map(P1, "attendance") == {"工人姓名": "name"}
+    assert db.column_map(P2, "attendance") == {}
+
+
+# -- versions, coverage and the worker index
+
+
+def test_next_version_increases(db):
+    versions = [db.next_version() for _ in range(5)]
+    assert versions == sorted(set(versions))
+
+
+def test_coverage_keeps_the_newest_version(db):
+    assert db.put_coverage(P1, "2026-11", 5, "440305", "government", {"workers": 5})
+    assert not db.put_coverage(P1, "2026-11", 3, "440305", "government", {"workers": 3})
+    assert not db.put_coverage(P1, "2026-11", 5, "440305", "government", {"workers": 55})
+    assert db.coverage_version(P1, "2026-11") == 5
+    assert db.put_coverage(P1, "2026-11", 8, "440305", "government", {"workers": 8})
+    db.put_coverage(P2, "2026-11", 1, "440305", "other", {"workers": 1})
+    db.put_coverage(P1, "2026-10", 1, "440305", "government", {"workers": 10})
+    db.put_coverage(P3, "2026-11", 1, "510104", "government", {"workers": 31})
+    db.put_coverage(P1, "2027-01", 1, "440305", "government", {"workers": 0})
+    assert db.coverage_version(P2, "2026-09") is None
+    got = db.coverage("2026-10", "2026-12")
+    assert [(c["period"], c["project"], c["workers"]) for c in got] == [
+        ("2026-10", P1, 10), ("2026-11", P1, 8), ("2026-11", P2, 1), ("2026-11", P3, 31)]
+    assert [c["project"] for c in db.coverage("2026-11", "2026-11", region_prefix="4403")] == [P1, P2]
+    assert [c["project"] for c in db.coverage("2026-01", "2027-12", projects=[P2, P3])] == [P2, P3]
+    assert db.coverage("2026-01", "2027-12", projects=[]) == []
+
+
+def test_worker_index_overlaps_paid_elsewhere_and_versions(db):
+    alice, bob, carol = 1 << 62, -(1 << 63), 42  # id_keys are signed 64-bit
+    assert db.replace_worker_index(P1, "2026-11", 10, [(alice, "2026-11-03"), (alice, "2026-11-04"), (bob, "2026-11-03")],
+                                   [month(alice), month(bob, paid_fen=30000)])
+    assert db.replace_worker_index(P2, "2026-11", 11, [(alice, "2026-11-04"), (bob, "2026-11-05"), (carol, "2026-11-03")],
+                                   [month(alice, paid_fen=20000), month(bob), month(carol, paid_fen=100)])
+    db.replace_worker_index(P3, "2026-10", 12, [(alice, "2026-11-04")], [month(alice, paid_fen=1)])  # another period
+    assert db.overlaps(P1, "2026-11") == [(P2, alice, "2026-11-04")]
+    assert db.overlaps(P2, "2026-11") == [(P1, alice, "2026-11-04")]
+    assert db.paid_elsewhere(P1, "2026-11") == [(P2, alice)]
+    assert db.paid_elsewhere(P2, "2026-11") == [(P1, bob)]
+
+    # An older computation finishing late changes nothing.
+    assert not db.replace_worker_index(P2, "2026-11", 9, [], [])
+    assert db.overlaps(P1, "2026-11") == [(P2, alice, "2026-11-04")]
+    # A newer one replaces the rows wholesale.
+    assert db.replace_worker_index(P2, "2026-11", 13, [(alice, "2026-11-05")], [month(alice)])
+    assert db.overlaps(P1, "2026-11") == []
+    assert db.paid_elsewhere(P1, "2026-11") == []
+
+    db.replace_worker_index(P1, "2026-10", 14, [], [month(alice, paid_fen=7, findings=["PAID_LATE"])])
+    rows = db.worker_months(alice, "2026-01", "2026-12", None)
+    assert [(r["period"], r["project"]) for r in rows] == [("2026-11", P1), ("2026-11", P2), ("2026-10", P1),
+                                                           ("2026-10", P3)]
+    assert rows[2]["findings"] == ["PAID_LATE"] and rows[2]["paid_from"] == ["4425****1300"]
+    assert rows[0]["paid_at"] == [] and rows[0]["name"] == "张三" and rows[0]["expected_fen"] is None
+    assert [r["project"] for r in db.worker_months(alice, "2026-10", "2026-10", [P3])] == [P3]
+    assert db.worker_months(carol, "2026-01", "2026-12", None) == []
+
+
+def test_replace_worker_index_100k_days(db, capsys):
+    rng = random.Random(7)
+    keys = [rng.randrange(-(1 << 63), 1 << 63) for _ in range(5000)]
+    days = [(k, f"2026-11-{d:02d}") for k in keys for d in range(1, 21)]  # 100,000 worker-days
+    months = [month(k, paid_fen=100) for k in keys]
+    timings = []
+    for version in (1, 2):  # the second also deletes the first's rows
+        start = time.perf_counter()
+        assert db.replace_worker_index(P1, "2026-11", version, days, months)
+        timings.append(time.perf_counter() - start)
+    with db.engine.connect() as conn:
+        assert conn.scalar(select(func.count()).select_from(t.worker_days)) == 100_000
+    with capsys.disabled():
+        print(f"\n  replace_worker_index, {db.describe()}: 100k days + 5k months: "
+              f"insert {timings[0]:.2f} s, replace {timings[1]:.2f} s")
+    assert max(timings) < 10  # row-by-row round trips would take minutes
+
+
+# -- several OS processes at once
+#
+# Eight spawned processes (as eight service workers would be) run every scenario below on one
+# new database, released together by a barrier before each. Spawning costs seconds per process,
+# so it is done once per database and the tests below read the outcome.
+
+
+def _race(data_dir: str, url: str | None, i: int, barrier, results) -> None:
+    try:
+        barrier.wait(timeout=300)
+        db = open_database(Settings(data_dir=data_dir, database_url=url))  # all migrate a new database at once
+        try:
+            out = {}
+            for name, scenario in _SCENARIOS.items():
+                barrier.wait(timeout=300)
+                out[name] = scenario(db, i)
+            results.put((i, out))
+        finally:
+            db.close()
+    except BaseException:
+        results.put((i, "error: " + traceback.format_exc()))
+
+
+def _same_upload(db, i):
+    return db.add_upload(receipt(f"U{i}", sha256="c" * 64)).upload_id
+
+
+def _shared_txn(db, i):
+    digest = "even" if i % 2 == 0 else "odd"
+    duplicates, conflicts = db.claim_txns("ACC1", f"B{i}", [("T-shared", digest), (f"T-own-{i}", "own")])
+    return digest, sorted(duplicates), sorted(conflicts)
+
+
+def _coverage_versions(db, i):
+    versions = list(range(i + 1, 41, 8))
+    random.Random(i).shuffle(versions)
+    for v in versions:
+        db.put_coverage(P1, "2026-11", v, "440305", "government", {"v": v})
+        assert db.coverage_version(P1, "2026-11") >= v  # never below what was just offered
+
+
+_SCENARIOS = {"version": lambda db, i: db.next_version(), "upload": _same_upload, "txn": _shared_txn,
+              "coverage": _coverage_versions}
+RACERS = 8
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def raced(request, tmp_path_factory):
+    """(database, {scenario: {process: result}}) after the eight processes finished."""
+    with contextlib.ExitStack() as stack:
+        url = None
+        if request.param == "postgresql":
+            url = stack.enter_context(pgserver.fresh_database(request.getfixturevalue("pg_url")))
+        settings = Settings(data_dir=str(tmp_path_factory.mktemp("raced")), database_url=url)
+        ctx = multiprocessing.get_context("spawn")
+        barrier, queue = ctx.Barrier(RACERS), ctx.Queue()
+        procs = [ctx.Process(target=_race, args=(settings.data_dir, url, i, barrier, queue)) for i in range(RACERS)]
+        for p in procs:
+            p.start()
+        try:
+            out = dict(queue.get(timeout=600) for _ in procs)
+        finally:
+            for p in procs:
+                p.join(timeout=30)
+                if p.is_alive():
+                    p.kill()
+        errors = [v for v in out.values() if isinstance(v, str)]
+        assert not errors, errors[0]
+        db = open_database(settings)
+        stack.callback(db.close)
+        yield db, {name: {i: res[name] for i, res in out.items()} for name in _SCENARIOS}
+
+
+def test_processes_starting_on_a_new_database_migrate_it_once(raced):
+    db, got = raced
+    assert sorted(got["version"].values()) == list(range(1, RACERS + 1))  # every ticket handed out once
+    with db.engine.connect() as conn:
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalars().all() == ["0001"]
+
+
+def test_processes_adding_the_same_bytes_store_one_upload(raced):
+    db, got = raced
+    stored = db.uploads(P1)
+    assert len(stored) == 1
+    assert set(got["upload"].values()) == {stored[0].upload_id}
+
+
+def test_processes_sharing_a_bank_txn_store_it_once(raced):
+    db, got = raced
+    results = got["txn"]
+    fresh = [i for i, (_, dups, conflicts) in results.items() if "T-shared" not in dups + conflicts]
+    assert len(fresh) == 1  # exactly one batch stored it; every other batch was told
+    winner = results[fresh[0]][0]
+    for i, (digest, dups, conflicts) in results.items():
+        if i != fresh[0]:
+            assert (dups, conflicts) == ((["T-shared"], []) if digest == winner else ([], ["T-shared"]))
+    with db.engine.connect() as conn:
+        held = conn.execute(select(t.bank_txns.c.digest).where(t.bank_txns.c.bank_txn_id == "T-shared")).scalars().all()
+        assert held == [winner]
+        assert conn.scalar(select(func.count()).select_from(t.bank_txns)) == RACERS + 1
+
+
+def test_processes_with_interleaved_coverage_versions_leave_the_newest(raced):
+    db, _ = raced
+    assert db.coverage_version(P1, "2026-11") == 40
+    assert db.coverage("2026-11", "2026-11") == [{"v": 40, "project": P1, "period": "2026-11"}]
+
+
+def test_constraint_names_are_the_same_on_both(db):
+    # Later migrations refer to constraints by name, so both databases must carry the same ones.
+    names = {uq["name"] for uq in inspect(db.engine).get_unique_constraints("uploads")}
+    assert names == {"uq_uploads_upload_id", "uq_uploads_project_kind_period_sha256"}

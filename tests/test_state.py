@@ -1,0 +1,154 @@
+"""Issue 11: state in the database. The races and staleness the old bucket-listing design had,
+each reproduced; the worker ledger; one clock; rebuild-index from the bucket."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from conftest import FIXTURES, TODAY, service, upload
+from test_batches import ACCOUNT, batch, fixture_records, push
+
+PERIOD = "2026-10"
+
+def _first_worker_id() -> str:
+    import polars as pl
+
+    df = pl.read_csv(FIXTURES / "payments.csv", infer_schema=False)
+    return df.get_column(df.columns[[i for i, c in enumerate(df.columns) if "身份证" in c][0]]).to_list()[0]
+
+
+def test_risks_follow_the_pay_deadline_without_a_new_upload(tmp_path, project_body):
+    """/risks used to show findings frozen at upload time: after the deadline passed, live
+    findings said NOT_PAID and /risks did not."""
+    clock = {"today": dt.date(2026, 11, 10)}  # before the 2026-11-15 deadline
+    with service(tmp_path, project_body, today=lambda: clock["today"]) as (client, admin):
+        bureau = {"Authorization": "Bearer " + client.app.state.catalog.issue_token("bureau", ("4403",))}
+        contractor = {"Authorization": "Bearer " + client.app.state.catalog.issue_token(
+            "contractor", (project_body["contractor_credit_code"],))}
+        for kind, name in (("roster", "roster.xlsx"), ("contracts", "contracts.xlsx"), ("attendance", "attendance_wide.xlsx")):
+            assert upload(client, contractor, project_body["code"], kind, PERIOD, name).status_code == 201
+        before = client.get(f"/api/v1/risks?period={PERIOD}", headers=bureau).json()["projects"][0]["by_rule"]
+        assert "NOT_PAID" not in before
+        clock["today"] = dt.date(2026, 12, 1)
+        live = client.get(f"/api/v1/projects/{project_body['code']}/periods/{PERIOD}/findings", headers=bureau).json()
+        after = client.get(f"/api/v1/risks?period={PERIOD}", headers=bureau).json()["projects"][0]["by_rule"]
+        assert after.get("NOT_PAID") == live["counts"]["by_rule"]["NOT_PAID"] > 0
+
+
+def test_two_concurrent_batches_sharing_a_transaction_store_it_once(client, project, tokens):
+    import concurrent.futures
+
+    bank = tokens.issue("bank", ACCOUNT)
+    records = fixture_records()
+    a, b = batch(records[:20], batch_id="B-A"), batch(records[10:30], batch_id="B-B")  # 10 shared transactions
+    with concurrent.futures.ThreadPoolExecutor(2) as pool:
+        answers = list(pool.map(lambda x: push(client, bank, x), (a, b)))
+    assert [r.status_code for r in answers] == [201, 201]
+    from sitereg import period
+
+    t, _ = period.load(client.app.state.catalog, project["code"], PERIOD)
+    assert t.payments.height == 30 and t.payments.get_column("bank_txn_id").n_unique() == 30
+
+
+def test_other_project_sees_the_overlap_at_once(client, admin, project, tokens, project_body):
+    """One project's upload used to leave the other project's overlap findings stale."""
+    other = {**project_body, "code": "XM-OTHER", "dedicated_account": "4425010020239361399"}
+    assert client.post("/api/v1/projects", json=other, headers=admin).status_code == 201
+    contractor = tokens.issue("contractor", project_body["contractor_credit_code"])
+    assert upload(client, contractor, "XM-OTHER", "attendance", PERIOD, "attendance_wide.xlsx").status_code == 201
+    url = f"/api/v1/projects/XM-OTHER/periods/{PERIOD}/findings"
+    assert "ATTENDANCE_OVERLAP" not in client.get(url, headers=admin).json()["counts"]["by_rule"]
+    assert upload(client, contractor, project["code"], "attendance", PERIOD, "attendance_wide.xlsx").status_code == 201
+    assert client.get(url, headers=admin).json()["counts"]["by_rule"]["ATTENDANCE_OVERLAP"] > 0
+
+
+def test_current_is_the_order_of_arrival_not_the_clock(client, project, contractor):
+    from sitereg import catalog as catalog_mod
+
+    real = catalog_mod.new_upload_id
+    # A host whose clock runs a year ahead makes the first upload; the second, from a host with
+    # the right time, must still become current.
+    catalog_mod.new_upload_id = lambda now=None: real(dt.datetime(2027, 11, 29, tzinfo=dt.UTC))
+    try:
+        import sitereg.pipeline as pipeline_mod
+
+        pipeline_mod.new_upload_id = catalog_mod.new_upload_id
+        first = upload(client, contractor, project["code"], "roster", PERIOD, "roster_en.csv").json()
+    finally:
+        catalog_mod.new_upload_id = real
+        pipeline_mod.new_upload_id = real
+    second = upload(client, contractor, project["code"], "roster", PERIOD, "roster.xlsx").json()
+    # By their ids (clocks) the first upload looks newer; the database knows it arrived first.
+    assert first["upload_id"] > second["upload_id"]
+    assert client.app.state.catalog.current_upload("roster", project["code"], PERIOD) == second["upload_id"]
+
+
+def test_worker_ledger_across_projects_in_scope_and_audited(client, admin, project, tokens, project_body):
+    contractor = tokens.issue("contractor", project_body["contractor_credit_code"])
+    for kind, name in (("roster", "roster.xlsx"), ("contracts", "contracts.xlsx"), ("attendance", "attendance_wide.xlsx"),
+                       ("payments", "payments.csv")):
+        upload(client, contractor, project["code"], kind, PERIOD, name)
+    worker = _first_worker_id()
+    bureau, outside = tokens.issue("bureau", "4403"), tokens.issue("bureau", "3101")
+    r = client.get(f"/api/v1/workers/{worker}/ledger?from=2026-01&to=2026-12", headers=bureau)
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["worker"] == worker[:6] + "********" + worker[-4:] and worker not in r.text
+    month = body["months"][0]
+    assert month["project"] == project["code"] and month["period"] == PERIOD and month["days"] > 0
+    assert month["paid"] is not None and "." in month["paid"]
+    assert client.get(f"/api/v1/workers/{worker}/ledger", headers=outside).status_code == 404
+    assert client.get(f"/api/v1/workers/{worker}/ledger", headers=contractor).status_code == 403
+    events = client.get("/api/v1/audit", headers=admin).json()["events"]
+    assert any(e["action"] == "worker_ledger" for e in events)
+
+
+def test_today_is_judged_in_the_configured_time_zone():
+    from sitereg.settings import Settings, today_in
+
+    utc = dt.datetime.now(dt.UTC)
+    shanghai = (utc + dt.timedelta(hours=8)).date()
+    assert today_in(Settings()) == shanghai
+    assert today_in(Settings(timezone="UTC")) == utc.date()
+
+
+def test_rebuild_index_restores_every_endpoint(tmp_path, project_body):
+    """A lost database is rebuilt from the bucket, and every endpoint answers as before."""
+    from litestar.testing import TestClient
+
+    from sitereg.api import create_app
+    from sitereg.catalog import Catalog
+    from sitereg.db import open_database
+    from sitereg.rebuild import rebuild
+    from sitereg.settings import Settings
+    from sitereg.storage_factory import open_store
+
+    settings = Settings(data_dir=str(tmp_path / "d"))
+    store, db = open_store(settings), open_database(settings)
+    catalog = Catalog(store, db)
+    admin = {"Authorization": "Bearer " + catalog.issue_token("admin", ())}
+    contractor = {"Authorization": "Bearer " + catalog.issue_token("contractor", (project_body["contractor_credit_code"],))}
+    bank = {"Authorization": "Bearer " + catalog.issue_token("bank", (ACCOUNT,))}
+    code = project_body["code"]
+    urls = [f"/api/v1/projects/{code}", f"/api/v1/projects/{code}/periods/{PERIOD}/findings",
+            f"/api/v1/projects/{code}/periods/{PERIOD}/coverage", f"/api/v1/coverage?period={PERIOD}",
+            f"/api/v1/risks?period={PERIOD}", "/api/v1/projects"]
+    with TestClient(create_app(settings, store, today=lambda: TODAY, db=db)) as client:
+        client.post("/api/v1/projects", json=project_body, headers=admin)
+        ids = [upload(client, contractor, code, kind, PERIOD, name).json()["upload_id"]
+               for kind, name in (("roster", "roster.xlsx"), ("contracts", "contracts.xlsx"),
+                                  ("attendance", "attendance_wide.xlsx"))]
+        assert push(client, bank, batch()).status_code == 201
+        before = {u: client.get(u, headers=admin).json() for u in urls + [f"/api/v1/uploads/{i}" for i in ids]}
+        before["batch"] = client.get("/api/v1/payment-batches/B-20261114-001", headers=admin).json()
+    db.close()
+    (tmp_path / "d" / "sitereg.db").unlink()
+    db2 = open_database(settings)
+    done = rebuild(Catalog(store, db2), settings, TODAY)
+    assert done.projects == 1 and done.uploads == 3 and done.batches == 1 and done.periods == 1
+    with TestClient(create_app(settings, store, today=lambda: TODAY, db=db2)) as client:
+        after = {u: client.get(u, headers=admin).json() for u in urls + [f"/api/v1/uploads/{i}" for i in ids]}
+        after["batch"] = client.get("/api/v1/payment-batches/B-20261114-001", headers=admin).json()
+        assert after == before
+        # The replayed batch is still one payout per transaction, and the tokens still work.
+        assert push(client, bank, batch()).status_code == 200
