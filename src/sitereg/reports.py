@@ -6,8 +6,9 @@ process, within bounds.
 - The workbook is kept at ``keys.report(upload, lang)``: a file's findings never change,
   so neither does its report, and every later request is served from the store.
 - At most ``report_workers`` builds run at a time in this process, each in a child process
-  with ``report_memory_mb`` of address space and ``report_seconds`` of time, at a lower CPU
-  priority, so that a heavy workbook costs one child and never the API process or ``/health``.
+  whose address space may grow by ``report_memory_mb`` over what it starts with (its
+  libraries, ~0.5 GB) and which gets ``report_seconds`` of time at a lower CPU priority, so
+  that a heavy workbook costs one child and never the API process or ``/health``.
 - A request for a report that is being built waits for that build instead of starting another.
   A request that finds every slot taken waits up to ``report_seconds`` for one, then gets
   ``ReportBusy`` (503 with Retry-After).
@@ -21,6 +22,9 @@ process, within bounds.
 from __future__ import annotations
 
 import io
+import logging
+import math
+import signal
 import threading
 from concurrent.futures import Future
 from dataclasses import dataclass, field
@@ -35,6 +39,7 @@ from sitereg.settings import Settings
 from sitereg.storage import NotFound, ObjectStore
 from sitereg.validate.workbook import EXCEL_MAX_COLUMNS, Size, annotate_workbook, measure
 
+log = logging.getLogger("sitereg.reports")
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 _NICE = 10  # builds yield the CPU to the API process's own threads
 
@@ -102,30 +107,31 @@ def _build(store: ObjectStore, settings: Settings, receipt: Receipt, lang: str, 
     with _lock:
         slot = _slots.setdefault(settings.report_workers, threading.BoundedSemaphore(settings.report_workers))
     if not slot.acquire(timeout=settings.report_seconds):
-        wait = str(int(settings.report_seconds))
+        wait = str(math.ceil(settings.report_seconds))
         raise ReportError(503, "REPORT_BUSY", f"标注工作簿正在排队生成，请 {wait} 秒后重试",
                           f"Annotated workbooks are being built; try again in {wait} s", headers={"Retry-After": wait})
     try:
         # read inside the slot: at most report_workers originals are held at once
         original, findings = store.get(receipt.original_key), store.get(receipt.findings_key)
-        limits = Limits(settings.report_memory_mb * 1024 * 1024, settings.report_seconds, nice=_NICE)
+        limits = Limits(settings.report_memory_mb * 1024 * 1024, settings.report_seconds, nice=_NICE, above_start=True)
         out = run_limited(build_in_child, original, receipt.filename, findings, receipt.kind, lang,
                           settings.report_max_cells, limits=limits)
     finally:
         slot.release()
-    if out.status == "crash":  # not remembered: it may be this host's trouble, not the file's
-        raise ReportError(422, "REPORT_FAILED", f"生成标注工作簿失败（子进程退出码 {out.exitcode}）；问题清单仍可在 /report 查看",
-                          f"Building the annotated workbook failed (child exit {out.exitcode}); the findings are "
-                          "still at /report")
+    if out.status == "ok" and out.value[0] == "ok":
+        store.put(key, out.value[1], content_type=XLSX)
+        return out.value[1]
     if out.status == "ok":
-        what, payload = out.value
-        if what == "ok":
-            store.put(key, payload, content_type=XLSX)
-            return payload
-        refusal = _refusal(settings, size=payload)
+        refusal = _refusal(settings, size=out.value[1])
+    elif out.status == "crash":
+        # Under an address-space limit an allocation that fails in Rust aborts, and Python may
+        # die while reporting its MemoryError: a crash is the limit as far as the caller knows.
+        log.warning("report build for %s stopped with exit %s", receipt.upload_id, out.exitcode)
+        refusal = _refusal(settings, stopped="memory")
     else:
         refusal = _refusal(settings, stopped=out.status)
-    store.put(_refusal_key(key), msgspec.json.encode(refusal), content_type="application/json")
+    if out.exitcode != -signal.SIGKILL:  # killed from outside (the host's OOM killer): not the file's doing
+        store.put(_refusal_key(key), msgspec.json.encode(refusal), content_type="application/json")
     raise ReportTooLarge(413, "REPORT_TOO_LARGE", refusal.zh, refusal.en, refusal.extra)
 
 

@@ -9,6 +9,8 @@ out of its memory allowance or takes too long costs one child process and become
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import multiprocessing
 import multiprocessing.connection
 import os
@@ -23,12 +25,14 @@ _CTX = None
 
 
 def _context():
-    # forkserver: children fork from a small server that has polars, the reader and the
-    # workbook builder imported, not from the (threaded) API process.
+    # forkserver: children fork from a small server that has polars, the reader, the workbook
+    # builder and the findings renderer imported (a child importing them itself takes ~0.6 s),
+    # not from the (threaded) API process.
     global _CTX
     if _CTX is None:
         _CTX = multiprocessing.get_context("forkserver")
-        _CTX.set_forkserver_preload(["sitereg.validate.readers", "sitereg.validate.workbook", "sitereg.reports"])
+        _CTX.set_forkserver_preload(["sitereg.validate.readers", "sitereg.validate.workbook", "sitereg.reports",
+                                     "sitereg.api.findings"])
     return _CTX
 
 
@@ -45,6 +49,9 @@ class Limits:
     memory_bytes: int
     seconds: float
     nice: int = 0  # >0: the child yields the CPU to the API process (report builds)
+    # True: memory_bytes is what the work may add to the address space the child starts with
+    # (about 0.5 GB of preloaded libraries, which depends on the platform, not on the file).
+    above_start: bool = False
 
 
 @dataclass(frozen=True)
@@ -54,10 +61,28 @@ class Outcome:
     exitcode: int | None = None  # when crashed
 
 
-def _child(conn, fn: Callable, args: tuple, kwargs: dict, memory_bytes: int, nice: int) -> None:
-    resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
-    if nice:
-        os.nice(nice)
+def _few_arenas() -> None:
+    # glibc gives each new thread (Polars starts one per core) a malloc arena that reserves
+    # 64 MB of address space up front: under an address-space limit those reservations, not
+    # the work, would run out first. One arena keeps the limit about memory actually used.
+    with contextlib.suppress(OSError, AttributeError):  # not glibc: nothing to tune
+        ctypes.CDLL(None).mallopt(-8, 1)  # M_ARENA_MAX
+
+
+def _address_space() -> int:
+    try:
+        with open("/proc/self/statm") as f:
+            return int(f.read().split()[0]) * resource.getpagesize()
+    except OSError:
+        return 0
+
+
+def _child(conn, fn: Callable, args: tuple, kwargs: dict, limits: Limits) -> None:
+    _few_arenas()
+    memory = limits.memory_bytes + (_address_space() if limits.above_start else 0)
+    resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
+    if limits.nice:
+        os.nice(limits.nice)
     try:
         conn.send(("ok", fn(*args, **kwargs)))
     except MemoryError:  # also while pickling a large result
@@ -70,7 +95,7 @@ def run_limited(fn: Callable, *args: Any, limits: Limits, **kwargs: Any) -> Outc
     function (it is sent to the fork server by reference)."""
     ctx = _context()
     parent, child = ctx.Pipe(duplex=False)
-    proc = ctx.Process(target=_child, args=(child, fn, args, kwargs, limits.memory_bytes, limits.nice), daemon=True)
+    proc = ctx.Process(target=_child, args=(child, fn, args, kwargs, limits), daemon=True)
     proc.start()
     child.close()
     try:

@@ -66,6 +66,14 @@ def handle_http(request: Request, exc: HTTPException) -> Response:
     status = exc.status_code
     code, zh, en = _GENERIC.get(status, ("ERROR", "请求失败", "Request failed"))
     extra: Any = exc.extra if isinstance(exc, ValidationException) else {}
+    if status == 413:
+        # The route's own limit where it has one (a project body: 64 KB), else the upload limit.
+        limit = getattr(request.scope.get("route_handler"), "request_max_body_size", None)
+        if not isinstance(limit, int):  # unset on the route (Litestar's Empty): the app's
+            limit = request.app.state.settings.max_upload_bytes
+        size = f"{limit / 1e6:g} MB" if limit >= 1_000_000 else f"{limit / 1024:g} KB"
+        zh, en = f"请求体超过大小上限 {size}", f"The request body is over the limit of {size}"
+        extra = {"max_bytes": limit}
     if isinstance(exc, ValidationException):
         code, zh, en = "VALIDATION", "请求参数无效：" + str(exc.detail), "Invalid request: " + str(exc.detail)
     elif status == 400 and exc.detail and exc.detail != "Bad Request":

@@ -135,6 +135,31 @@ def parse_fen(e: pl.Expr) -> pl.Expr:
     return sign * (whole * 100 + frac)
 
 
+def clock_minutes(e: pl.Expr) -> pl.Expr:
+    """Minutes after midnight of a clock time ``07:30``, ``7:30:00`` or ``2026-10-08 07:30``."""
+    parts = e.str.extract_groups(r"(\d{1,2})[:：](\d{2})(?:[:：]\d{2})?\s*$")
+    h = parts.struct.field("1").cast(pl.Int64, strict=False)
+    m = parts.struct.field("2").cast(pl.Int64, strict=False)
+    return pl.when(h.is_between(0, 24) & m.is_between(0, 59)).then(h * 60 + m)
+
+
+def clock_span_hours(e: pl.Expr) -> pl.Expr:
+    """Hours of a ``07:30-17:30`` cell (an overnight span wraps past midnight)."""
+    parts = e.str.extract_groups(r"^(\d{1,2})[:：](\d{2})\s*[-~～—至]+\s*(\d{1,2})[:：](\d{2})$")
+    f = [parts.struct.field(str(i)).cast(pl.Int64, strict=False) for i in range(1, 5)]
+    start, end = f[0] * 60 + f[1], f[2] * 60 + f[3]
+    return ((end - start + 1440) % 1440) / 60
+
+
+def parse_datetime(e: pl.Expr) -> pl.Expr:
+    """A punch time ``2026-10-08 07:31:05``, ``2026/10/8 7:31`` -> Datetime (null if not)."""
+    s = e.str.replace_all(r"[/.年月]", "-").str.replace(r"日", " ").str.replace("T", " ").str.strip_chars()
+    parts = s.str.extract_groups(r"^(\d{4})-(\d{1,2})-(\d{1,2})\s+(\d{1,2})[:：](\d{2})(?:[:：](\d{2}))?")
+    f = [parts.struct.field(str(i)).cast(pl.Int64, strict=False) for i in range(1, 7)]
+    ok = f[0].is_not_null() & f[1].is_between(1, 12) & f[2].is_between(1, 31) & f[3].is_between(0, 23) & f[4].is_between(0, 59)
+    return pl.when(ok).then(pl.datetime(f[0], f[1], f[2], f[3], f[4], f[5].fill_null(0)))
+
+
 def parse_number(e: pl.Expr) -> pl.Expr:
     return e.str.replace_all(r"[,，\s]", "").cast(pl.Float64, strict=False)
 

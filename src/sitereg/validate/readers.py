@@ -56,6 +56,9 @@ _OLE2 = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06", b"PK\x07\x08")
 _ENCRYPTED_PACKAGE = "EncryptedPackage".encode("utf-16-le")
 _UTF8_BOM = b"\xef\xbb\xbf"
+# Files that are no table at all: said so, rather than read as text with a strange header.
+_NOT_TABLES = ((b"%PDF", "PDF document"), (b"\x89PNG", "PNG image"), (b"\xff\xd8\xff", "JPEG image"),
+               (b"GIF8", "GIF image"), (b"BM", "BMP image"), (b"{\\rtf", "RTF document"))
 
 
 FINDINGS_SHEETS = {"zh": "问题清单", "en": "Findings"}  # sheets of our own report.xlsx
@@ -77,6 +80,12 @@ class Table:
     numeric: dict[str, pl.Series] = field(default_factory=dict)  # xlsx: header -> Boolean per row
     sheet: str | None = None  # xlsx: sheet name used
     encoding: str | None = None  # csv: "utf-8", "utf-8-sig" or "gb18030"
+    title: str = ""  # text of the rows above the header (a title such as 2026年10月考勤表)
+    others: tuple[Table, ...] = ()  # xlsx: the workbook's other non-blank sheets, in order
+
+    def sheets(self) -> list[Table]:
+        """This sheet and every other non-blank one of the workbook."""
+        return [self, *self.others]
 
 
 def read_table(
@@ -94,6 +103,9 @@ def read_table(
         if _ENCRYPTED_PACKAGE in data:
             return ReadFailure(FILE_UNREADABLE, "encrypted workbook (password-protected), save as .xlsx without a password")
         return ReadFailure(FILE_UNREADABLE, "legacy .xls or encrypted workbook, save as .xlsx")
+    for magic, what in _NOT_TABLES:
+        if data.startswith(magic):
+            return ReadFailure(FILE_UNREADABLE, f"{what}, not a table: send the spreadsheet (.xlsx or .csv)")
     if data.startswith(_ZIP_MAGIC):
         try:
             return _read_xlsx(data, hints, max_rows, max_xml_bytes)
@@ -215,6 +227,7 @@ class _Assembled:
     headers: list[str]
     header_row: int
     numeric: dict[str, pl.Series]
+    title: str = ""
 
 
 def _assemble(raw: pl.DataFrame, positions: list[int], hints: frozenset[str],
@@ -255,7 +268,8 @@ def _assemble(raw: pl.DataFrame, positions: list[int], hints: frozenset[str],
             m = data.get_column(mcol).fill_null(False).alias(n)
             if m.any():
                 numeric[n] = m
-    return _Assembled(frame, final, top_nums[h], numeric)
+    title = " ".join(str(v).strip() for row in top_rows[:h] for v in row if v is not None and str(v).strip())
+    return _Assembled(frame, final, top_nums[h], numeric, title[:500])
 
 
 # --------------------------------------------------------------------------------------------
@@ -292,6 +306,11 @@ def _read_csv(data: bytes, hints: frozenset[str], max_rows: int) -> Table | Read
         return ReadFailure(FILE_UNREADABLE, "XML Spreadsheet 2003, save as .xlsx")
 
     delim = _detect_delimiter(sample, hints)
+    # Wider than Excel's last column is no register of workers, and parsing 200,000 columns takes
+    # minutes and gigabytes: refuse it before parsing (a quoted delimiter only over-counts).
+    sep = delim.encode()
+    if max(line.count(sep) for line in body.split(b"\n")) + 1 > MAX_COLS:
+        return ReadFailure(FILE_TOO_LARGE, f"more than {MAX_COLS} columns, past Excel's last column")
     parsed = _csv_polars(body, delim)
     if parsed is None:
         try:
@@ -306,7 +325,7 @@ def _read_csv(data: bytes, hints: frozenset[str], max_rows: int) -> Table | Read
     last_row = max(got.header_row, got.frame.get_column(ROW).max() or 0)
     if last_row > max_rows:
         return ReadFailure(FILE_TOO_LARGE, f"more than {max_rows} rows")
-    return Table(got.frame, got.headers, got.header_row, {}, None, encoding)
+    return Table(got.frame, got.headers, got.header_row, {}, None, encoding, got.title)
 
 
 def _detect_delimiter(sample: str, hints: frozenset[str]) -> str:
@@ -632,6 +651,10 @@ def _scan_xlsx(data: bytes, max_rows: int, max_xml_bytes: int) -> _Scan:
             raise _Refuse(FILE_UNREADABLE, "binary .xlsb workbook, save as .xlsx")
         if "content.xml" in names:
             raise _Refuse(FILE_UNREADABLE, "OpenDocument spreadsheet, save as .xlsx")
+        if "word/document.xml" in names:
+            raise _Refuse(FILE_UNREADABLE, "Word document, not a table: send the spreadsheet (.xlsx or .csv)")
+        if "ppt/presentation.xml" in names:
+            raise _Refuse(FILE_UNREADABLE, "PowerPoint presentation, not a table: send the spreadsheet (.xlsx or .csv)")
         raise _Refuse(FILE_UNREADABLE, "zip archive without xl/workbook.xml, not an xlsx")
     if any(i.flag_bits & 0x1 for i in infos):
         raise _Refuse(FILE_UNREADABLE, "encrypted zip archive")
@@ -808,7 +831,11 @@ def _read_xlsx(data: bytes, hints: frozenset[str], max_rows: int, max_xml_bytes:
     ours = [i for i, n in enumerate(names) if n in FINDINGS_SHEETS.values()]
     order = [i for i, n in enumerate(names) if not hidden.get(n, False) and i not in ours] + \
             [i for i, n in enumerate(names) if hidden.get(n, False) and i not in ours]
-    for idx in order:
+    found: list[Table] = []
+    visible = len([i for i in order if not hidden.get(names[i], False)])
+    for pos, idx in enumerate(order):
+        if found and pos >= visible:
+            break  # hidden sheets (code lists, old copies) are read only when no visible one has data
         try:
             sheet = reader.load_sheet(idx, header_row=None, skip_rows=0, dtypes="string")
             abs_cols = [c.absolute_index for c in sheet.selected_columns]
@@ -827,8 +854,14 @@ def _read_xlsx(data: bytes, hints: frozenset[str], max_rows: int, max_xml_bytes:
         raw = raw.with_columns(pl.col(c).cast(pl.String) for c in raw.columns)
         table = _finish_xlsx(reader, idx, names[idx], raw, abs_cols, scan, hints)
         if table is not None:
-            return table
-    return ReadFailure(FILE_EMPTY, "no sheet has a non-blank row")
+            found.append(table)
+    if not found:
+        return ReadFailure(FILE_EMPTY, "no sheet has a non-blank row")
+    # Every sheet is offered: the validator takes those whose header fits the kind (one sheet
+    # per 班组 is common) and skips the others (填写说明, 汇总, 代码表).
+    first = found[0]
+    return Table(first.frame, first.headers, first.header_row, first.numeric, first.sheet, first.encoding,
+                 first.title, tuple(found[1:]))
 
 
 def _finish_xlsx(reader, idx: int, name: str, raw: pl.DataFrame, abs_cols: list[int], scan: _Scan,
@@ -873,4 +906,4 @@ def _finish_xlsx(reader, idx: int, name: str, raw: pl.DataFrame, abs_cols: list[
     got = _assemble(raw, positions, hints, masks)
     if got is None:
         return None
-    return Table(got.frame, got.headers, got.header_row, got.numeric, name, None)
+    return Table(got.frame, got.headers, got.header_row, got.numeric, name, None, got.title)

@@ -26,6 +26,7 @@ Check = Callable[[str], pl.Expr]
 
 ID_CODES = ("ID_EXCEL_PRECISION", "ID_LEGACY_15", "ID_FORMAT", "ID_BIRTHDATE", "ID_CHECKSUM")
 DATE_COLUMNS = ("entry_date", "exit_date", "start_date", "end_date", "signed_date", "date", "paid_at")
+MONEY_COLUMNS = ("amount", "wage_rate", "gross", "net")
 
 
 @dataclass(frozen=True)
@@ -59,7 +60,7 @@ class _Params(dict):
         return "?"
 
 
-ALL_KINDS = ("roster", "contracts", "attendance", "payments")
+ALL_KINDS = ("roster", "contracts", "attendance", "payroll", "payments", "entry_exit")
 c = pl.col
 
 
@@ -87,13 +88,33 @@ RULES: tuple[Rule, ...] = (
          "The file is over the processing limit ({reason}). Delete blank rows and columns or split it, then upload the parts.",
          rejects="always", title_zh="文件过大", title_en="File too large"),
     Rule("COLUMN_MISSING", "error", "file",
-         "缺少必填列「{label}」（{name}）。请按模板补上该列后重新上传；本文件所有行均未入库。",
-         "Required column '{label}' ({name}) is missing. Add it as in the template and upload again; no row of this file was stored.",
+         "缺少必填列「{label}」（{name}）；文件中最接近的列是「{nearest}」，文件看起来像：{looks}。请按模板补上该列后重新上传；本文件所有行均未入库。",
+         "Required column '{label}' ({name}) is missing; the closest header in the file is '{nearest}', and the file "
+         "looks like: {looks}. Add the column as in the template and upload again; no row of this file was stored.",
          ALL_KINDS, rejects="always", title_zh="缺少必填列", title_en="Required column missing"),
     Rule("COLUMN_UNKNOWN", "warning", "file",
          "无法识别的列「{column}」，该列内容未入库。如是必填信息，请改用模板中的列名。",
          "Column '{column}' is not recognised and was not stored. If it holds required data, rename it as in the template.",
          ALL_KINDS, title_zh="未识别的列", title_en="Unknown column"),
+    Rule("COLUMNS_NOT_STORED", "info", "file",
+         "以下 {n} 列是实名制平台模板中的个人信息，本系统的检查用不到，已识别但未入库：{columns}。无需删除或改名。",
+         "These {n} columns of the real-name platform's template hold personal data that no check needs; they were "
+         "recognised and not stored: {columns}. No need to delete or rename them.",
+         ALL_KINDS, title_zh="个人信息列未入库", title_en="Personal columns not stored"),
+    Rule("FOOTER_ROWS_SKIPPED", "info", "file",
+         "表格下方的 {n} 行合计、小计或签字栏（第 {rows} 行）不是工人记录，已跳过。",
+         "{n} totals or signature lines under the table (rows {rows}) are not workers and were skipped.",
+         ALL_KINDS, title_zh="合计与签字行已跳过", title_en="Totals and signature lines skipped"),
+    Rule("KIND_MISMATCH", "error", "file",
+         "这个文件看起来是{looks}，不是所选的{kind}。请选择正确的类型（或选“自动识别”）后重新上传；本文件未入库。",
+         "This file looks like a {looks_en} file, not the {kind_en} chosen. Choose the right kind (or leave it out to "
+         "have it detected) and upload again; nothing of this file was stored.",
+         ALL_KINDS, rejects="always", title_zh="文件类型不符", title_en="Kind mismatch"),
+    Rule("PERIOD_MISMATCH", "error", "file",
+         "文件中写明的月份是 {month}，与上传的所属期 {period} 不符；本文件未入库。请选择正确的所属期后重新上传。",
+         "The file's own month is {month}, not the upload's period {period}; nothing of this file was stored. "
+         "Choose the right period and upload again.",
+         ALL_KINDS, rejects="always", title_zh="所属期不符", title_en="Period mismatch"),
     Rule("FORMULA_REMOVED", "info", "file",
          "原表中的 {n} 个公式在本报告中已替换为其计算结果，公式本身未保留，以免打开报告时运行文件中的公式或链接。改正时请在原表中操作。",
          "{n} formulas of your file were replaced by their calculated values in this report, so that no formula or link "
@@ -196,7 +217,8 @@ RULES: tuple[Rule, ...] = (
     Rule("VALUE_INVALID", "error", "values",
          "「{column}」的值「{value}」无法识别，可填：{allowed}。",
          "'{column}' value '{value}' is not understood; allowed: {allowed}.",
-         ("roster", "contracts", "payments"), ("gender", "wage_basis", "pay_day", "channel", "period"), "if_required",
+         ("roster", "contracts", "payroll", "payments", "entry_exit"),
+         ("gender", "wage_basis", "pay_day", "channel", "period", "direction"), "if_required",
          check=lambda col: c(col).is_not_null() & c(f"_{col}").is_null(),
          args=lambda col: {"allowed": pl.lit(ALLOWED[col])}, title_zh="取值无法识别", title_en="Value not understood"),
     Rule("DATE_INVALID", "error", "values",
@@ -219,7 +241,7 @@ RULES: tuple[Rule, ...] = (
     Rule("DATE_OUT_OF_PERIOD", "error", "values",
          "「{column}」{value} 不在所属期 {period} 内，本行未计入。请按月分别上传。",
          "'{column}' {value} is outside the period {period}; this row was not counted. Upload each month separately.",
-         ("attendance", "payments"), ("date", "period"), "always",
+         ("attendance", "payroll", "payments"), ("date", "period"), "always",
          check=lambda col: c("_out_of_period") if col == "date" else (c("_period") != c("_upload_period")),
          args=lambda col: {"period": c("_upload_period")}, title_zh="不在所属期内", title_en="Outside the period"),
     Rule("HOURS_INVALID", "error", "values",
@@ -236,9 +258,41 @@ RULES: tuple[Rule, ...] = (
     Rule("AMOUNT_INVALID", "error", "values",
          "「{column}」「{value}」不是大于 0、最多两位小数的金额。请填写如 8650.00 的金额。",
          "'{column}' '{value}' is not an amount above 0 with at most two decimals. Write amounts like 8650.00.",
-         ("contracts", "payments"), ("amount", "wage_rate"), "if_required",
+         ("contracts", "payroll", "payments"), MONEY_COLUMNS, "always",
          check=lambda col: c(col).is_not_null() & (c(f"_{col}").is_null() | (c(f"_{col}") <= 0)),
          title_zh="金额无效", title_en="Invalid amount"),
+    Rule("WORKER_UNRESOLVED", "error", "identity",
+         "本行没有身份证号，按工资卡号或人员编号在花名册中找不到唯一对应的工人；本行未入库。请填写身份证号，或先在花名册中登记该工人的工资卡号 / 人员编号。",
+         "This row has no ID number, and its bank card or worker number matches no single worker on the roster; it "
+         "was not stored. Fill in the ID, or register the worker's card or number on the roster first.",
+         ("attendance", "payroll", "entry_exit"), ("id_number",), "always", check=lambda col: c("_unresolved"),
+         title_zh="无法确定工人", title_en="Worker not resolved"),
+    Rule("PAYROLL_ARITHMETIC", "warning", "values",
+         "应发 {gross} 元 − 扣款 {deductions} 元 ≠ 实发 {value} 元。请核对工资表的计算。",
+         "Gross {gross} − deductions {deductions} ≠ net {value}. Check the payroll's arithmetic.",
+         ("payroll",), ("net",), check=lambda col: c("_arith_bad"),
+         args=lambda col: {"gross": ck.fen_text_expr(c("_gross")), "deductions": ck.fen_text_expr(c("_deductions").fill_null(0))},
+         title_zh="工资表计算不符", title_en="Payroll arithmetic"),
+    Rule("DEDUCTION_HIGH", "warning", "values",
+         "扣款 {value} 元超过应发 {gross} 元的 20%。请核实扣款依据（借支、罚款须有书面依据）。",
+         "Deductions of {value} exceed 20 % of the gross {gross}. Check what they are for.",
+         ("payroll",), ("deductions",), check=lambda col: c("_deduction_high"),
+         args=lambda col: {"gross": ck.fen_text_expr(c("_gross"))}, title_zh="扣款过高", title_en="High deductions"),
+    Rule("EXIT_WITHOUT_ENTRY", "warning", "values",
+         "工人 {worker} 的退场记录（{value}）之前没有进场记录。请补充进场记录。",
+         "Worker {worker} has an exit record ({value}) with no earlier entry. Add the entry record.",
+         ("entry_exit",), ("date",), check=lambda col: c("_exit_alone"),
+         title_zh="退场无进场", title_en="Exit without entry"),
+    Rule("PUNCH_UNPAIRED", "info", "values",
+         "工人 {worker} 在 {value} 只有进场或只有出场刷卡，按出勤计，工时无法计算。",
+         "Worker {worker} has only entry or only exit punches on {value}; counted present, hours unknown.",
+         ("attendance",), ("date",), check=lambda col: c("_unpaired"),
+         title_zh="刷卡不成对", title_en="Unpaired punches"),
+    Rule("CLOCK_ANOMALY", "warning", "values",
+         "「{column}」为「{value}」（打卡异常），按出勤计，工时未计。请核实当天考勤。",
+         "'{column}' holds '{value}' (a clock anomaly); counted present, no hours. Check the day.",
+         ("attendance",), ("hours",), check=lambda col: c("_anomaly") if col == "hours" else pl.lit(False),
+         title_zh="打卡异常", title_en="Clock anomaly"),
     Rule("PROJECT_UNKNOWN", "error", "bank",
          "项目编码「{value}」未登记，或付款账户不是该项目登记的农民工工资专用账户。请核对项目编码与付款账户；本条记录未入库。",
          "Project code '{value}' is not registered, or the payer account is not its registered dedicated wage account. "
@@ -341,6 +395,37 @@ CROSS_RULES: tuple[Rule, ...] = (
          ("payments",), ("payee_account",), over="payouts", across=lambda: c("shared"),
          across_args=lambda: {"value": ck.mask_card(c("payee_account")), "n": c("payee_workers")},
          title_zh="多人工资进同一账户", title_en="One account, several workers"),
+    Rule("PAYROLL_BELOW_EXPECTED", "error", "cross_file",
+         "工人 {worker}（{name}）工资表应发 {gross} 元，低于按合同工资标准与出勤 {days} 天计算的 {expected} 元。请按合同核算工资。",
+         "Worker {worker} ({name}) has a gross of {gross} yuan on the payroll, below the {expected} yuan the contract rate gives for {days} days. Pay as the contract says.",
+         ("payroll",), over="workers",
+         across=lambda: c("on_payroll") & c("has_expected") & (c("days") > 0) & c("payroll_has_gross")
+         & (c("payroll_gross_fen") < c("expected_fen")),
+         across_args=lambda: {"gross": money(c("payroll_gross_fen")), "expected": money(c("expected_fen")), "days": c("days")},
+         title_zh="工资表应发低于合同", title_en="Payroll below expected"),
+    Rule("PAYROLL_DAYS_DIFFER", "warning", "cross_file",
+         "工人 {worker}（{name}）工资表出勤 {payroll_days} 天，考勤表记录 {days} 天。请核对考勤与工资表。",
+         "Worker {worker} ({name}) has {payroll_days} days on the payroll but {days} days of attendance. Check both.",
+         ("payroll",), over="workers",
+         across=lambda: c("on_payroll") & c("attendance_table") & c("payroll_days").is_not_null()
+         & (c("payroll_days") != c("days")),
+         across_args=lambda: {"payroll_days": c("payroll_days").round(1).cast(pl.String).str.replace(r"\.0$", ""),
+                              "days": c("days")},
+         title_zh="工资表天数与考勤不符", title_en="Payroll days differ"),
+    Rule("NOT_ON_PAYROLL", "warning", "cross_file",
+         "工人 {worker}（{name}）本月出勤 {days} 天，但不在本月工资表中。请补列入工资表。",
+         "Worker {worker} ({name}) worked {days} days this month but is not on the month's payroll. Add the worker to it.",
+         ("payroll",), over="workers", across=lambda: c("payroll_table") & (c("days") > 0) & ~c("on_payroll"),
+         across_args=lambda: {"days": c("days")}, title_zh="有考勤未列入工资表", title_en="Not on the payroll"),
+    Rule("PAID_BELOW_PAYROLL", "error", "cross_file",
+         "工人 {worker}（{name}）工资表实发 {net} 元，发放期限 {deadline} 已过，实际发到本人账户 {paid} 元。请补发差额。",
+         "Worker {worker} ({name}) is owed {net} yuan net on the payroll; the deadline {deadline} has passed and {paid} yuan reached their own account. Pay the difference.",
+         ("payroll",), over="workers",
+         across=lambda: c("on_payroll") & c("overdue") & (c("paid_own_fen") < c("payroll_net_fen"))
+         & ~((c("days") > 0) & (c("paid_count") == 0)),
+         across_args=lambda: {"net": money(c("payroll_net_fen")), "paid": money(c("paid_own_fen")),
+                              "deadline": _date("deadline")},
+         title_zh="实发低于工资表", title_en="Paid below the payroll"),
     Rule("ATTENDANCE_OVERLAP", "warning", "cross_project",
          "工人 {worker}（{name}）{date} 同时在本项目和项目 {other} 出勤。请核实考勤真实性。",
          "Worker {worker} ({name}) is recorded present on {date} both here and on project {other}. Check the attendance.",
@@ -356,6 +441,7 @@ CROSS_RULES: tuple[Rule, ...] = (
 )
 
 ALLOWED = {
+    "direction": "进场 / 退场（入场 / 出场）",
     "gender": "男 / 女",
     "wage_basis": "日薪 / 月薪 / 计件 (daily / monthly / piece)",
     "pay_day": "1-31",
@@ -370,11 +456,20 @@ REASONS_ZH = {
     "no non-blank row": "没有非空行",
     "no sheet has a non-blank row": "所有工作表都是空的",
     "out of memory": "读取时内存不足",
+    "more than 16384 columns": "超过 16,384 列（Excel 的最后一列），请检查文件是否为导出的表格",
     "more than": "行数超过上限",
     "HTML page": "这是保存成表格后缀的网页，不是 Excel 文件",
     "UTF-16": "UTF-16 编码的文本，请另存为 UTF-8 或 GBK 编码的 CSV",
     "XML Spreadsheet 2003": "Excel 2003 XML 格式，请另存为 .xlsx",
     "binary data": "不是 Excel 工作簿，也不是文本文件",
+    "PDF document": "这是 PDF 文档，不是表格；请上传 Excel（.xlsx）或 CSV 文件",
+    "PNG image": "这是图片，不是表格；请上传 Excel（.xlsx）或 CSV 文件",
+    "JPEG image": "这是图片，不是表格；请上传 Excel（.xlsx）或 CSV 文件",
+    "GIF image": "这是图片，不是表格；请上传 Excel（.xlsx）或 CSV 文件",
+    "BMP image": "这是图片，不是表格；请上传 Excel（.xlsx）或 CSV 文件",
+    "RTF document": "这是 Word/RTF 文档，不是表格；请上传 Excel（.xlsx）或 CSV 文件",
+    "Word document": "这是 Word 文档，不是表格；请上传 Excel（.xlsx）或 CSV 文件",
+    "PowerPoint": "这是 PowerPoint 文档，不是表格；请上传 Excel（.xlsx）或 CSV 文件",
     "encrypted workbook": "工作簿设置了密码，请去掉密码后另存为 .xlsx",
     "legacy .xls": "旧版 .xls 或加密的工作簿，请另存为 .xlsx",
     "macro-enabled": "启用宏的工作簿（.xlsm），请另存为普通 .xlsx",

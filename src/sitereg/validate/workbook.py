@@ -49,7 +49,7 @@ from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.hyperlink import Hyperlink
 
 from sitereg.validate.codes import WORK_TYPES
-from sitereg.validate.columns import ID, NAME, SCHEMAS, Column, header_hints, normalise_header
+from sitereg.validate.columns import ID, NAME, SCHEMAS, Column, detect_kind, header_hints, normalise_header
 from sitereg.validate.readers import FINDINGS_SHEETS, ROW, ReadFailure, Table, read_table
 from sitereg.validate.rules import BY_CODE
 
@@ -60,7 +60,8 @@ if openpyxl.DEFUSEDXML is not True:  # not an assert: must also hold under pytho
     raise ImportError("openpyxl runs without defusedxml; install defusedxml")
 
 AUTHOR = "sitereg"
-TEMPLATE_SHEETS = {"roster": "花名册", "contracts": "劳动合同", "attendance": "考勤表", "payments": "工资发放表"}
+TEMPLATE_SHEETS = {"roster": "花名册", "contracts": "劳动合同", "attendance": "考勤表", "payroll": "工资表",
+                   "payments": "工资发放表", "entry_exit": "进退场记录"}
 CODE_SHEET = "代码表"
 
 SEVERITIES = ("error", "warning", "info")
@@ -420,6 +421,8 @@ def annotate_workbook(data: bytes, filename: str, findings: list[dict], *, lang:
     table = read_table(data, filename, header_hints=header_hints())
     if isinstance(table, ReadFailure):
         return _findings_only(findings, lang, filename, table.reason)
+    # Marks go on the first sheet that holds a table of some kind (not 填写说明 before it).
+    table = next((t for t in table.sheets() if detect_kind(t.headers) is not None), table)
     try:
         if table.sheet is not None and data.startswith(_ZIP_MAGIC):
             return _annotate_xlsx(data, filename, table, findings, lang)
@@ -626,10 +629,12 @@ def _annotate_csv(data: bytes, filename: str, table: Table, findings: list[dict]
 _DAY_COLS = [f"{d}日" for d in range(1, 32)]
 FIRST_ROW = 4  # first data row of a template
 LAST_ROW = 1003  # cells formatted for data down to this row
-_TEXT_COLUMNS = {"employer_credit_code", "bank_txn_id", "contract_no", "job_type", "period"}
+_TEXT_COLUMNS = {"employer_credit_code", "bank_txn_id", "contract_no", "job_type", "period", "worker_no"}
 _DATE_COLUMNS = {"entry_date", "exit_date", "start_date", "end_date", "signed_date", "paid_at", "date"}
-_MONEY_COLUMNS = {"wage_rate", "amount"}
-_LISTS = {"gender": ("男", "女"), "wage_basis": ("日薪", "月薪", "计件"), "channel": ("银行卡", "社保卡")}
+_MONEY_COLUMNS = {"wage_rate", "amount", "gross", "deductions", "net", "unit_rate"}
+_LISTS = {"gender": ("男", "女"), "wage_basis": ("日薪", "月薪", "计件"), "channel": ("银行卡", "社保卡"),
+          "direction": ("进场", "退场")}
+_TEMPLATE_SKIP = {"payroll": {"hours", "payer_account"}}  # kept when a file has them; not asked for
 _WIDTH = {"id": 22, "card": 24, "phone": 15}
 _REQUIRED_FILL = PatternFill(fill_type="solid", start_color="F8CBAD", end_color="F8CBAD")
 _OPTIONAL_FILL = PatternFill(fill_type="solid", start_color="DDEBF7", end_color="DDEBF7")
@@ -642,7 +647,9 @@ _TEMPLATE_TEXT = {
             "roster": "建筑工人实名制花名册",
             "contracts": "劳动合同台账",
             "attendance": "建筑工人考勤表（____年__月）",
+            "payroll": "农民工工资表（____年__月）",
             "payments": "农民工工资发放表",
+            "entry_exit": "建筑工人进退场记录",
         },
         "hint": "（橙色表头为必填项，蓝色为选填；从第 4 行起每行填一条，请勿修改表头）",
         "required": "必填",
@@ -657,7 +664,9 @@ _TEMPLATE_TEXT = {
             "roster": "Roster of construction workers",
             "contracts": "Labour contracts",
             "attendance": "Attendance (month: ____-__)",
+            "payroll": "Payroll (month: ____-__)",
             "payments": "Wage payments",
+            "entry_exit": "Site entry and exit records",
         },
         "hint": " (orange headers are required, blue optional; one record per row from row 4; do not change the headers)",
         "required": "Required",
@@ -679,7 +688,7 @@ class _TplCol:
 def _template_columns(kind: str) -> list[_TplCol]:
     if kind == "attendance":
         return [_TplCol(NAME.label, NAME), _TplCol(ID.label, ID)] + [_TplCol(h, None) for h in _DAY_COLS]
-    return [_TplCol(c.label, c) for c in SCHEMAS[kind]]
+    return [_TplCol(c.label, c) for c in SCHEMAS[kind] if c.name not in _TEMPLATE_SKIP.get(kind, ())]
 
 
 def _number_format(c: Column | None) -> str | None:
