@@ -404,12 +404,20 @@ def _serve(data_dir: str, port: int, workers: int) -> None:
         uvicorn.run(app_factory(), host="127.0.0.1", port=port, log_level="warning", access_log=False)
 
 
-def tokens(data_dir: str | Path) -> dict[str, dict[str, str]]:
-    """Authorization headers of an admin, the contractor, and a bureau of region 4403 (Shenzhen)."""
+def catalog(data_dir: str | Path, database_url: str | None = None):
+    """The service's state over a data directory: its files and its database (SQLite in it by default)."""
     from sitereg.catalog import Catalog
+    from sitereg.db import open_database
+    from sitereg.settings import Settings
     from sitereg.storage.local import LocalStore
 
-    cat = Catalog(LocalStore(data_dir))
+    return Catalog(LocalStore(Path(data_dir)), open_database(Settings(data_dir=str(data_dir), database_url=database_url)))
+
+
+def tokens(data_dir: str | Path) -> dict[str, dict[str, str]]:
+    """Authorization headers of an admin, the contractor, and a bureau of region 4403 (Shenzhen)."""
+
+    cat = catalog(data_dir)
     h = lambda t: {"Authorization": f"Bearer {t}"}  # noqa: E731
     return {"admin": h(cat.issue_token("admin", ())), "contractor": h(cat.issue_token("contractor", (CONTRACTOR,))),
             "bureau": h(cat.issue_token("bureau", ("4403",)))}

@@ -32,6 +32,7 @@ import msgspec
 
 from sitereg import batches
 from sitereg.catalog import Catalog, Project
+from sitereg.db import open_database
 from sitereg.settings import Settings
 from sitereg.storage_factory import open_store
 
@@ -118,13 +119,13 @@ def main(argv: list[str] | None = None) -> int:
 
     with tempfile.TemporaryDirectory(prefix="sitereg-bench-") as tmp:
         settings = Settings(data_dir=str(Path(tmp) / "data"))
-        store = open_store(settings)
+        catalog = Catalog(open_store(settings), open_database(settings))
         project = msgspec.json.decode((ROOT / "fixtures" / "project.json").read_bytes(), type=Project)
-        Catalog(store).create_project(project)
+        catalog.create_project(project)
         scope = (ACCOUNT,)
 
         def ingest(b: batches.Batch) -> batches.Outcome:
-            return batches.ingest(store, settings, b, scope=scope, actor="bench", today=TODAY)
+            return batches.ingest(catalog, settings, b, scope=scope, actor="bench", today=TODAY)
 
         first = timed("ingest (first push)", n, lambda: ingest(batch))
         receipt = first.receipt
@@ -152,11 +153,11 @@ def http(body: bytes, n: int, project: Project) -> None:
 
     with tempfile.TemporaryDirectory(prefix="sitereg-bench-http-") as tmp:
         settings = Settings(data_dir=str(Path(tmp) / "data"))
-        store = open_store(settings)
-        Catalog(store).create_project(project)
-        token = Catalog(store).issue_token("bank", (ACCOUNT,))
+        store, db = open_store(settings), open_database(settings)
+        Catalog(store, db).create_project(project)
+        token = Catalog(store, db).issue_token("bank", (ACCOUNT,))
         headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json", "Idempotency-Key": "BENCH-0001"}
-        with TestClient(create_app(settings, store, today=lambda: TODAY), timeout=600) as client:
+        with TestClient(create_app(settings, store, today=lambda: TODAY, db=db), timeout=600) as client:
             def post():
                 r = client.post("/api/v1/payment-batches", content=body, headers=headers)
                 assert r.status_code in (200, 201), r.text[:500]

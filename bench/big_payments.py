@@ -94,9 +94,7 @@ class TreeRss:
 def child(data_dir: str, path: str, phases: bool) -> None:
     """Runs in the fresh subprocess: one ingest, figures as JSON on stdout."""
     from sitereg import pipeline
-    from sitereg.catalog import Catalog
     from sitereg.settings import Settings
-    from sitereg.storage.local import LocalStore
 
     def rss_now() -> float:
         with open("/proc/self/status") as f:
@@ -105,7 +103,7 @@ def child(data_dir: str, path: str, phases: bool) -> None:
                     return int(line.split()[1]) / 1024
         return float("nan")
 
-    store = LocalStore(data_dir)
+    catalog = D.catalog(data_dir)
     settings = Settings(data_dir=data_dir)
     try:  # start the reader's fork server first, as the API does at start-up
         from sitereg.sandbox import warm_up
@@ -113,7 +111,7 @@ def child(data_dir: str, path: str, phases: bool) -> None:
         warm_up()
     except ImportError:
         pass
-    project = Catalog(store).project(CODE)
+    project = catalog.project(CODE)
     data = Path(path).read_bytes()
     floor = rss_now()
     out: dict = {"floor_mb": floor, "bytes": len(data)}
@@ -136,11 +134,11 @@ def child(data_dir: str, path: str, phases: bool) -> None:
         out["findings"] = checked.findings.height
         del table, checked
         t = time.perf_counter()
-        pipeline.recheck(store, settings, project, D.PERIOD, D.TODAY)
+        pipeline.recheck(catalog, settings, project, D.PERIOD, D.TODAY)
         out["recheck_s"] = time.perf_counter() - t
     else:
         t = time.perf_counter()
-        outcome = pipeline.ingest(store, settings, project, "payments", D.PERIOD, "工资发放表.csv", data, actor="bench",
+        outcome = pipeline.ingest(catalog, settings, project, "payments", D.PERIOD, "工资发放表.csv", data, actor="bench",
                                   today=D.TODAY)
         out["ingest_s"] = time.perf_counter() - t
         r = outcome.receipt
@@ -176,23 +174,21 @@ def main() -> None:
         args.workers = 2000
 
     from sitereg import pipeline
-    from sitereg.catalog import Catalog
     from sitereg.settings import Settings
-    from sitereg.storage.local import LocalStore
 
     print(f"load average at start: {os.getloadavg()}")
     with tempfile.TemporaryDirectory(prefix="sitereg-bench-") as tmp:
         data_dir = Path(tmp) / "data"
-        store, settings = LocalStore(data_dir), Settings(data_dir=str(data_dir))
+        catalog, settings = D.catalog(data_dir), Settings(data_dir=str(data_dir))
         project = D.project(CODE)
-        Catalog(store).create_project(project)
+        catalog.create_project(project)
         t0 = time.perf_counter()
         ws = D.workers(args.workers)
         for kind, rows in (("roster", D.roster_rows(ws)), ("contracts", D.contract_rows(ws)),
                            ("attendance", D.attendance_rows(ws, args.days))):
             t = time.perf_counter()
             data = D.to_csv(D.HEADERS[kind], rows)
-            r = pipeline.ingest(store, settings, project, kind, D.PERIOD, f"{kind}.csv", data, actor="bench",
+            r = pipeline.ingest(catalog, settings, project, kind, D.PERIOD, f"{kind}.csv", data, actor="bench",
                                 today=D.TODAY).receipt
             print(f"set-up: {kind:<10} {r.rows_accepted:>9,} rows accepted, {r.errors} errors "
                   f"({time.perf_counter() - t:.1f} s)")

@@ -17,18 +17,12 @@ While each phase runs, another thread GETs /health every 50 ms. Printed per phas
 (anything but 201, or an exception — must be 0), wall time, rows/s and files/s, each upload's
 latency, and /health p50 / p95 / max (also at idle, before the uploads).
 
-Every upload's re-check also reads the tables of the month's other projects (the
-cross-project overlap check), so later uploads in a month do more work than earlier ones.
-Part 3 (in-process, --others) measures that: one project's re-check with 0, 10, 50, 200 other
-projects present in the same month (each with --other-workers workers: roster, contracts,
-attendance and payments tables written directly, with receipts and index markers as the
-pipeline publishes them).
+The cost of an upload as the month's other projects grow is measured by bench/state_scale.py.
 """
 
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import os
 import sys
 import tempfile
@@ -76,33 +70,28 @@ def main() -> None:
     ap.add_argument("--days", type=int, default=25)
     ap.add_argument("--format", choices=("xlsx", "csv"), default="xlsx")
     ap.add_argument("--server-workers", type=int, default=1)
-    ap.add_argument("--others", default="0,10,50,200", help="part 3: other projects in the month ('' to skip)")
-    ap.add_argument("--other-workers", type=int, default=200)
-    ap.add_argument("--quick", action="store_true", help="200 workers per project; others 0,10,50")
+    ap.add_argument("--quick", action="store_true", help="200 workers per project")
     args = ap.parse_args()
     if args.quick:
         args.workers = 200
-        args.others = "0,10,50" if args.others == "0,10,50,200" else args.others
 
     from sitereg import pipeline
-    from sitereg.catalog import Catalog
     from sitereg.settings import Settings
-    from sitereg.storage.local import LocalStore
 
     print(f"load average at start: {os.getloadavg()}; {os.cpu_count()} CPUs")
     codes = [f"XM-440305-2026-{100 + i:03d}" for i in range(args.projects)]
     make = D.to_xlsx if args.format == "xlsx" else D.to_csv
     with tempfile.TemporaryDirectory(prefix="sitereg-bench-") as tmp:
         data_dir = Path(tmp) / "data"
-        store, settings = LocalStore(data_dir), Settings(data_dir=str(data_dir))
+        catalog, settings = D.catalog(data_dir), Settings(data_dir=str(data_dir))
         t0 = time.perf_counter()
         blobs: dict[str, list[bytes]] = {}
         for i, code in enumerate(codes):
             project = D.project(code)
-            Catalog(store).create_project(project)
+            catalog.create_project(project)
             ws = D.workers(args.workers, offset=i * args.workers)
             for kind, rows in (("roster", D.roster_rows(ws)), ("contracts", D.contract_rows(ws))):
-                pipeline.ingest(store, settings, project, kind, D.PERIOD, f"{kind}.csv", D.to_csv(D.HEADERS[kind], rows),
+                pipeline.ingest(catalog, settings, project, kind, D.PERIOD, f"{kind}.csv", D.to_csv(D.HEADERS[kind], rows),
                                 actor="bench", today=D.TODAY)
             blobs[code] = [make(D.ATTENDANCE_HEADERS, D.attendance_rows(ws, args.days, variant=v)) for v in (1, 2)]
         rows_each = args.workers * args.days
@@ -168,75 +157,6 @@ def main() -> None:
             print(f"\nparallel vs sequential wall time: {summary['parallel'] / summary['sequential']:.2f}x "
                   f"({summary['sequential'] / summary['parallel']:.2f}x the throughput)")
 
-    if args.others:
-        cross_project_cost([int(x) for x in args.others.split(",")], args.other_workers, args.days)
-
-
-def cross_project_cost(steps: list[int], workers: int, days: int) -> None:
-    """Re-check time of one project as other projects of the same month appear."""
-    import polars as pl
-
-    from sitereg import period as period_mod
-    from sitereg import pipeline, tables
-    from sitereg.catalog import Catalog, Receipt, new_upload_id
-    from sitereg.settings import Settings
-    from sitereg.storage.local import LocalStore
-    from sitereg.validate.codes import work_type_lookup
-    from sitereg.validate.columns import header_hints
-    from sitereg.validate.filecheck import Context, empty_findings, validate_file
-    from sitereg.validate.readers import read_table
-
-    print(f"\ncross-project re-check cost (in-process; other projects with {workers} workers x {days} days each):")
-    with tempfile.TemporaryDirectory(prefix="sitereg-bench-") as tmp:
-        store, settings = LocalStore(tmp), Settings(data_dir=tmp)
-        catalog = Catalog(store)
-        me = D.project("XM-440305-2026-000")
-        catalog.create_project(me)
-        ws = D.workers(1000)
-        for kind, rows in (("roster", D.roster_rows(ws)), ("contracts", D.contract_rows(ws)),
-                           ("attendance", D.attendance_rows(ws, days)), ("payments", D.payment_rows(ws, 1, days))):
-            pipeline.ingest(store, settings, me, kind, D.PERIOD, f"{kind}.csv", D.to_csv(D.HEADERS[kind], rows),
-                            actor="bench", today=D.TODAY)
-        # Typed tables of one crew, built once; each other project gets its own IDs (another
-        # region prefix: distinct workers, so no overlap findings).
-        crew = D.workers(workers, offset=500_000)
-        ctx = Context(period=D.PERIOD, today=D.TODAY, job_types=work_type_lookup())
-        typed = {}
-        for kind, rows in (("roster", D.roster_rows(crew)), ("contracts", D.contract_rows(crew)),
-                           ("attendance", D.attendance_rows(crew, days)), ("payments", D.payment_rows(crew, 1, days))):
-            table = read_table(D.to_csv(D.HEADERS[kind], rows), "x.csv", header_hints=header_hints())
-            typed[kind] = validate_file(table, kind, ctx).rows
-        made = 0
-
-        def add_project(j: int) -> None:
-            code = f"XM-440305-2026-{j + 1:03d}"
-            catalog.create_project(D.project(code))
-            for kind, frame in typed.items():
-                upload_id = new_upload_id()
-                frame = frame.with_columns(pl.col("id_number").str.replace(r"^\d{6}", f"{110000 + j:06d}"),
-                                           upload_id=pl.lit(upload_id))
-                tkey, fkey = tables.table_key(kind, code, D.PERIOD, upload_id), tables.findings_key(upload_id)
-                tables.write(store, tkey, frame)
-                tables.write(store, fkey, empty_findings())
-                receipt = Receipt(upload_id=upload_id, project=code, period=D.PERIOD, kind=kind, filename=f"{kind}.csv",
-                                  sha256=f"{j:08d}{kind}".ljust(64, "0"), rows_total=frame.height,
-                                  rows_accepted=frame.height, rows_rejected=0, errors=0, warnings=0, infos=0,
-                                  report="", status="accepted", created_at=dt.datetime.now(dt.UTC), size=0,
-                                  uploaded_by="bench", original_key="", table_key=tkey, findings_key=fkey)
-                catalog.save_receipt(receipt)
-                catalog.publish(receipt)
-
-        print(f"  {'other projects':>14} {'other_projects()':>18} {'recheck()':>12} {'per other project':>19}")
-        base = None
-        for n in steps:
-            while made < n:
-                add_project(made)
-                made += 1
-            t_other = D.median([clock(lambda: period_mod.other_projects(store, me.code, D.PERIOD)) for _ in range(3)])
-            t_re = D.median([clock(lambda: pipeline.recheck(store, settings, me, D.PERIOD, D.TODAY)) for _ in range(3)])
-            base = t_re if base is None else base
-            per = f"{(t_re - base) / n * 1000:8.1f} ms" if n else ""
-            print(f"  {n:>14} {t_other * 1000:>15.0f} ms {t_re * 1000:>9.0f} ms {per:>19}")
 
 
 def clock(fn) -> float:

@@ -64,10 +64,8 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory(prefix="sitereg-bench-") as tmp:
         data_dir = Path(tmp) / "data"
-        from sitereg.catalog import Catalog
-        from sitereg.storage.local import LocalStore
 
-        Catalog(LocalStore(data_dir)).create_project(D.project(CODE))
+        D.catalog(data_dir).create_project(D.project(CODE))
         tok = D.tokens(data_dir)
         with D.server(data_dir) as url, httpx.Client(timeout=600) as client:
             for kind in ("roster", "contracts"):
@@ -102,13 +100,12 @@ def main() -> None:
                   f"   (min: {emin:.3f} / {bmin:.3f} s = {emin / bmin:.2f}x; {rows / e:,.0f} rows/s e2e)")
 
         if not args.no_breakdown:
-            breakdown(LocalStore(data_dir), data_dir, ws, args.days, args.runs)
+            breakdown(D.catalog(data_dir), data_dir, ws, args.days, args.runs)
 
 
-def breakdown(store, data_dir: Path, ws, days: int, runs: int) -> None:
+def breakdown(catalog, data_dir: Path, ws, days: int, runs: int) -> None:
     """The stages of one upload, in this process, on the same store (median of ``runs``)."""
     from sitereg import pipeline
-    from sitereg.catalog import Catalog
     from sitereg.settings import Settings
     from sitereg.validate.codes import work_type_lookup
     from sitereg.validate.columns import header_hints
@@ -116,7 +113,7 @@ def breakdown(store, data_dir: Path, ws, days: int, runs: int) -> None:
     from sitereg.validate.readers import read_table
 
     settings = Settings(data_dir=str(data_dir))
-    project = Catalog(store).project(CODE)
+    project = catalog.project(CODE)
     try:  # start the reader's fork server first, as the API does at start-up
         from sitereg.sandbox import warm_up
 
@@ -148,10 +145,10 @@ def breakdown(store, data_dir: Path, ws, days: int, runs: int) -> None:
             buf = io.BytesIO()
             checked.rows.write_parquet(buf, compression="zstd", statistics=True)
             t = lap("table to Parquet (in memory)", t)
-            pipeline.recheck(store, settings, project, D.PERIOD, D.TODAY)
-            t = lap("recheck (period findings + coverage snapshot)", t)
+            pipeline.recheck(catalog, settings, project, D.PERIOD, D.TODAY)
+            t = lap("recheck (findings, worker index, coverage row)", t)
             start = time.perf_counter()
-            pipeline.ingest(store, settings, project, "attendance", D.PERIOD, "b." + fmt, blob, actor="bench", today=D.TODAY)
+            pipeline.ingest(catalog, settings, project, "attendance", D.PERIOD, "b." + fmt, blob, actor="bench", today=D.TODAY)
             lap("pipeline.ingest total (in-process, no HTTP)", start)
         print(f"  {fmt}:")
         for name, xs in stages.items():

@@ -31,13 +31,25 @@ def local_store(settings):
     return open_store(settings)
 
 
-@pytest.fixture
-def db(settings):
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db(request, settings):
+    """The state database: every test that uses the app runs on the embedded SQLite and on a
+    real PostgreSQL (a fresh database on the server tests/pgserver.py starts)."""
+    import msgspec
+
     from sitereg.db import open_database
 
-    database = open_database(settings)
-    yield database
-    database.close()
+    if request.param == "sqlite":
+        database = open_database(settings)
+        yield database
+        database.close()
+        return
+    from pgserver import fresh_database
+
+    with fresh_database(request.getfixturevalue("pg_url"), request.getfixturevalue("pg_migrated_template")) as url:
+        database = open_database(msgspec.structs.replace(settings, database_url=url))
+        yield database
+        database.close()
 
 
 @pytest.fixture

@@ -99,23 +99,49 @@ def pg_url() -> Iterator[str]:
 
 
 @contextlib.contextmanager
-def fresh_database(pg_url: str) -> Iterator[str]:
-    """A new, empty database on the server at ``pg_url``, dropped on leaving the block."""
+def fresh_database(pg_url: str, template: str | None = None) -> Iterator[str]:
+    """A new database on the server at ``pg_url``, dropped on leaving the block: empty, or a
+    copy of ``template`` (a file copy on the server, much faster than migrating anew)."""
     import psycopg
 
     name = "t_" + secrets.token_hex(6)
     with psycopg.connect(pg_url + "postgres", autocommit=True) as conn:
-        try:
-            # A natural-language collation, as production servers have, so that code relying on
-            # the server's sort order shows up here (the cluster itself is initialised with C).
-            conn.execute(f"CREATE DATABASE \"{name}\" TEMPLATE template0 LOCALE_PROVIDER icu ICU_LOCALE 'en-US' LOCALE 'C'")
-        except psycopg.Error:  # a server built without ICU
-            conn.execute(f'CREATE DATABASE "{name}"')
+        if template is not None:
+            conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+        else:
+            _create(conn, name)
     try:
         yield pg_url + name
     finally:
         with psycopg.connect(pg_url + "postgres", autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def pg_migrated_template(pg_url: str) -> str:
+    """A database migrated to the newest revision once per session, for tests to copy."""
+    import psycopg
+
+    from sitereg.db import engine
+
+    name = "sitereg_tpl_" + secrets.token_hex(4)
+    with psycopg.connect(pg_url + "postgres", autocommit=True) as conn:
+        _create(conn, name)
+    migrated = engine.create(pg_url.replace("postgresql://", "postgresql+psycopg://", 1) + name)
+    engine.migrate(migrated)
+    migrated.dispose()  # a template may have no open connections while it is copied
+    return name
+
+
+def _create(conn, name: str) -> None:
+    import psycopg
+
+    try:
+        # A natural-language collation, as production servers have, so that code relying on
+        # the server's sort order shows up here (the cluster itself is initialised with C).
+        conn.execute(f"CREATE DATABASE \"{name}\" TEMPLATE template0 LOCALE_PROVIDER icu ICU_LOCALE 'en-US' LOCALE 'C'")
+    except psycopg.Error:  # a server built without ICU
+        conn.execute(f'CREATE DATABASE "{name}"')
 
 
 @pytest.fixture

@@ -52,6 +52,21 @@ def contract_row(**over) -> dict:
     return row
 
 
+def payroll_row(**over) -> dict:
+    """A site wage sheet's line (工资表): gross - deductions = net."""
+    row = {"姓名": "张建国", "身份证号码": ID_A, "出勤天数": "22", "应发工资": "8800.00", "扣款": "0", "实发工资": "8800.00",
+           "工资卡号": CARD_A}
+    row.update(over)
+    return row
+
+
+def punch_row(at: str, way: str, **over) -> dict:
+    """A gate punch (national template 06)."""
+    row = {"人员姓名": "张建国", "证件号码": ID_A, "刷卡时间": at, "刷卡进出方向": way}
+    row.update(over)
+    return row
+
+
 WORKDAYS = [d for d in range(1, 32) if dt.date(2026, 10, d).weekday() < 5]  # 22 weekdays in October 2026
 
 
@@ -67,7 +82,7 @@ def payment_row(**over) -> dict:
     return row
 
 
-def tables_of(roster, contracts, attendance, payments) -> PeriodTables:
+def tables_of(roster, contracts, attendance, payments, payroll=None, entry_exit=None) -> PeriodTables:
     def rows(kind, data):
         if not data:
             return getattr(PeriodTables.empty(), kind)
@@ -77,15 +92,16 @@ def tables_of(roster, contracts, attendance, payments) -> PeriodTables:
         return frame
 
     return PeriodTables(rows("roster", roster), rows("contracts", contracts), rows("attendance", attendance),
-                        rows("payments", payments))
+                        rows("payments", payments), rows("payroll", payroll), rows("entry_exit", entry_exit))
 
 
-def cross(roster=None, contracts=None, attendance=None, payments=None, today=TODAY, others=None) -> pl.DataFrame:
+def cross(roster=None, contracts=None, attendance=None, payments=None, today=TODAY, others=None, payroll=None,
+          entry_exit=None) -> pl.DataFrame:
     roster = [roster_row()] if roster is None else roster
     contracts = [contract_row()] if contracts is None else contracts
     attendance = attendance_rows() if attendance is None else attendance
     payments = [payment_row()] if payments is None else payments
-    t = tables_of(roster, contracts, attendance, payments)
+    t = tables_of(roster, contracts, attendance, payments, payroll, entry_exit)
     p = prepare(t, PERIOD, ACCOUNT, today)
     other = {code: tables_of(*spec) for code, spec in (others or {}).items()}
     return cross_findings(p, index_overlaps(t, PERIOD, other), 1.5)
@@ -101,10 +117,11 @@ def index_overlaps(mine: PeriodTables, period: str, others: dict[str, PeriodTabl
     my_days = worker_days(mine)
     ids = pl.concat([mine.attendance.get_column("id_number"), mine.payments.get_column("id_number")]).drop_nulls().unique()
     my_keys = pl.DataFrame({"id_key": id_keys(ids)})
-    days = [worker_days(t).join(my_days, on=["id_key", "day"]).with_columns(other=pl.lit(code)) for code, t in others.items()]
+    days = [worker_days(t).join(my_days, on="id_key").select("id_key", shared=pl.col("days") & pl.col("days_right"))
+            .filter(pl.col("shared") != 0).with_columns(other=pl.lit(code)) for code, t in others.items()]
     paid = [paid_keys(t).join(my_keys, on="id_key").with_columns(other=pl.lit(code)) for code, t in others.items()]
-    days_hits = pl.concat(days).select("other", "id_key", "day") if days else pl.DataFrame(
-        schema={"other": pl.String, "id_key": pl.Int64, "day": pl.String})
+    days_hits = pl.concat(days).select("other", "id_key", "shared") if days else pl.DataFrame(
+        schema={"other": pl.String, "id_key": pl.Int64, "shared": pl.Int64})
     paid_hits = pl.concat(paid).select("other", "id_key") if paid else pl.DataFrame(
         schema={"other": pl.String, "id_key": pl.Int64})
     return overlaps(mine, period, days_hits, paid_hits)

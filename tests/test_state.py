@@ -152,3 +152,24 @@ def test_rebuild_index_restores_every_endpoint(tmp_path, project_body):
         assert after == before
         # The replayed batch is still one payout per transaction, and the tokens still work.
         assert push(client, bank, batch()).status_code == 200
+
+
+def test_rebuild_restores_an_upload_made_current_again(tmp_path, project_body):
+    """Re-sending an earlier upload's bytes makes it current again; a rebuilt database agrees."""
+    from sitereg.catalog import Catalog
+    from sitereg.db import open_database
+    from sitereg.rebuild import rebuild
+
+    with service(tmp_path, project_body) as (client, admin):
+        catalog = client.app.state.catalog
+        contractor = {"Authorization": "Bearer " + catalog.issue_token("contractor", (project_body["contractor_credit_code"],))}
+        first = upload(client, contractor, project_body["code"], "roster", PERIOD, "roster.xlsx").json()["upload_id"]
+        upload(client, contractor, project_body["code"], "roster", PERIOD, "roster_en.csv")
+        again = upload(client, contractor, project_body["code"], "roster", PERIOD, "roster.xlsx")
+        assert again.status_code == 200 and again.json()["upload_id"] == first
+        assert catalog.current_upload("roster", project_body["code"], PERIOD) == first
+        settings, store = client.app.state.settings, client.app.state.store
+    (tmp_path / "svc" / "sitereg.db").unlink()
+    db = open_database(settings)
+    rebuild(Catalog(store, db), settings, TODAY)
+    assert db.current_upload("roster", project_body["code"], PERIOD) == first

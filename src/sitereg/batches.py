@@ -214,6 +214,7 @@ def _process(catalog: Catalog, batch: Batch, projects: dict[str, Project], today
             key = keys.bank_table(project, period, batch.batch_id)
             tables.write(catalog.store, key,
                          part.drop("project").with_columns(upload_id=pl.lit(batch.batch_id), source=pl.lit("bank")))
+            catalog.db.mark_pending(project, period)
             catalog.db.add_batch_part(batch.payer_account, batch.batch_id, project, period, key)
     kept = set(accepted.get_column("__row__").to_list()) | duplicates if accepted is not None else set()
     return _receipt(batch, raw, found, kept, duplicates)

@@ -37,7 +37,7 @@ def main(argv: list[str] | None = None) -> int:
 
     ingest = sub.add_parser("ingest", help="upload a local file as a contractor would, and print the receipt")
     ingest.add_argument("project")
-    ingest.add_argument("kind", choices=["roster", "contracts", "attendance", "payments"])
+    ingest.add_argument("kind", choices=["roster", "contracts", "attendance", "payroll", "payments", "entry_exit"])
     ingest.add_argument("period")
     ingest.add_argument("file", type=Path)
 
@@ -110,6 +110,10 @@ def _serve(settings, host: str, port: int, workers: int) -> int:
         # A data directory (or bucket) written before the state moved into the database.
         print("sitereg: the database is empty but the store holds projects; rebuilding it from the store", file=sys.stderr)
         _rebuild(settings, catalog)
+    from sitereg import period as period_mod
+
+    # Changes whose recheck a previous process did not finish (killed mid-upload).
+    period_mod.settle(catalog, settings, today_in(settings), limit=None)
     print(f"sitereg: serving on http://{host}:{port} (store: {store.describe()}); API docs at /schema", file=sys.stderr)
     from sitereg.server import protocol
 

@@ -16,6 +16,7 @@ Spark can scan the tables directly.
   meta/tokens/{sha256}.json                                   a token's role and scope, never the token
   meta/uploads/{upload}.json                                  an upload's receipt (write-once)
   meta/batches/payer={account}/{batch}.json                   a batch's receipt
+  meta/current/{time}-{upload}.json                           an earlier upload made current again (re-sent)
   audit/date={yyyy-mm-dd}/{hhmmss…}-{random}.json             one audit event (write-once)
 """
 
@@ -32,7 +33,7 @@ def original(project: str, period: str, kind: str, upload_id: str, ext: str) -> 
 
 
 def bank_original(payer: str, batch_id: str) -> str:
-    return f"originals/bank/payer={payer}/batch={batch_id}.json"
+    return f"{BANK_ORIGINALS}payer={payer}/batch={batch_id}.json"
 
 
 def table(kind: str, project: str, period: str, upload_id: str) -> str:
@@ -40,7 +41,12 @@ def table(kind: str, project: str, period: str, upload_id: str) -> str:
 
 
 def bank_table(project: str, period: str, batch_id: str) -> str:
-    return f"tables/bank/project={project}/period={period}/batch={batch_id}.parquet"
+    return f"{BANK_TABLES}project={project}/period={period}/batch={batch_id}.parquet"
+
+
+def hive_parts(key: str) -> dict[str, str]:
+    """The ``name=value`` parts of a key (a bank table's project, period and batch)."""
+    return dict(p.split("=", 1) for p in key.rsplit(".", 1)[0].split("/") if "=" in p)
 
 
 def findings(upload_id: str) -> str:
@@ -51,11 +57,14 @@ def report(upload_id: str, lang: str) -> str:
     return f"reports/upload={upload_id}/report-{lang}.xlsx"
 
 
+BANK_ORIGINALS = "originals/bank/"
+BANK_TABLES = "tables/bank/"
 PROJECTS = "meta/projects/"
 TOKENS = "meta/tokens/"
 RECEIPTS = "meta/uploads/"
 BATCH_RECEIPTS = "meta/batches/"
 AUDIT = "audit/"
+CURRENT_SWITCHES = "meta/current/"
 
 
 def project(code: str) -> str:
@@ -72,6 +81,10 @@ def receipt(upload_id: str) -> str:
 
 def batch_receipt(payer: str, batch_id: str) -> str:
     return f"{BATCH_RECEIPTS}payer={payer}/{batch_id}.json"
+
+
+def current_switch(at: dt.datetime, upload_id: str) -> str:
+    return f"{CURRENT_SWITCHES}{at.strftime('%Y%m%dT%H%M%S%f')}-{upload_id}.json"
 
 
 def audit_event(at: dt.datetime, suffix: str) -> str:

@@ -11,6 +11,7 @@ projects as in one.
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from typing import Any
 
 import msgspec
@@ -34,10 +35,16 @@ from sitereg.validate.crosscheck import (
 )
 from sitereg.validate.rules import BY_CODE
 
-KINDS = ("roster", "contracts", "attendance", "payments")
+KINDS = ("roster", "contracts", "attendance", "payroll", "payments", "entry_exit")
 ON_TIME_TYPE = pl.List(pl.Struct({"deadline": pl.Date, "n": pl.Int64, "d": pl.Int64}))
 # Error findings whose count depends on the day they are read (the pay deadline passing).
 TIME_DEPENDENT = ("NOT_PAID",)
+
+
+def _conform(frame: pl.DataFrame, like: pl.DataFrame) -> pl.DataFrame:
+    """A stored table in the current schema: columns added since it was written are null."""
+    missing = [pl.lit(None, dtype).alias(name) for name, dtype in like.schema.items() if name not in frame.columns]
+    return frame.with_columns(missing).select(like.columns).cast(like.schema) if missing else frame.select(like.columns)
 
 
 def load(catalog: Catalog, project: str, period: str) -> tuple[PeriodTables, dict[str, str]]:
@@ -48,19 +55,31 @@ def load(catalog: Catalog, project: str, period: str) -> tuple[PeriodTables, dic
     pointers = catalog.current_uploads(project, period)
     for kind in KINDS:
         frame = getattr(blank, kind)
+        if kind == "entry_exit":
+            continue  # a project's log: every upload adds to it (below)
         receipt = catalog.receipt(pointers[kind]) if kind in pointers else None
         if receipt is not None and receipt.table_key:
             frame = tables.read(catalog.store, receipt.table_key)
             if kind == "payments":
                 frame = frame.with_columns(source=pl.lit("upload"))
             current[kind] = receipt.upload_id
-        frames[kind] = frame.select(getattr(blank, kind).columns) if frame.height else getattr(blank, kind)
+        frames[kind] = _conform(frame, getattr(blank, kind)) if frame.height else getattr(blank, kind)
     # Bank-pushed records join the uploaded wage sheet: one payments table, one code path.
     bank = [tables.read(catalog.store, key) for key in catalog.db.batch_parts(project, period)]
     if bank:
         # Bank records first: a wage sheet row repeating a bank transaction is the same payout.
         frames["payments"] = pl.concat([*[b.select(blank.payments.columns) for b in bank], frames["payments"]],
                                        how="vertical_relaxed").unique("bank_txn_id", keep="first", maintain_order=True)
+    # Entry/exit records: the project's whole log up to the period's end, every accepted upload.
+    logs = [r for r in catalog.db.uploads(project, kind="entry_exit") if r.status == "accepted" and r.table_key
+            and r.period <= period]
+    if logs:
+        frames["entry_exit"] = pl.concat([_conform(tables.read(catalog.store, r.table_key), blank.entry_exit)
+                                          for r in logs], how="vertical_relaxed")
+        if pointers.get("entry_exit"):
+            current["entry_exit"] = pointers["entry_exit"]
+    else:
+        frames["entry_exit"] = blank.entry_exit
     return PeriodTables(**frames), current
 
 
@@ -75,7 +94,7 @@ def _file_findings(catalog: Catalog, current: dict[str, str]) -> list[pl.DataFra
 
 
 def _overlap_findings(catalog: Catalog, project: str, period: str, t: PeriodTables, settings: Settings) -> pl.DataFrame:
-    days = pl.DataFrame(catalog.db.overlaps(project, period), schema={"other": pl.String, "id_key": pl.Int64, "day": pl.String},
+    days = pl.DataFrame(catalog.db.overlaps(project, period), schema={"other": pl.String, "id_key": pl.Int64, "shared": pl.Int64},
                         orient="row")
     paid = pl.DataFrame(catalog.db.paid_elsewhere(project, period), schema={"other": pl.String, "id_key": pl.Int64},
                         orient="row")
@@ -120,7 +139,28 @@ def recheck(catalog: Catalog, settings: Settings, project: Project, period: str,
     counts = _counts(project, period, today, t, prepared)
     counts.update(_risk_counts([*file_parts, cross], prepared))
     catalog.db.put_coverage(project.code, period, version, project.region_code, project.investment_type, counts)
+    catalog.db.clear_pending(project.code, period, version)
     return pl.concat([*file_parts, cross], how="diagonal_relaxed")
+
+
+# A mark older than this belongs to a process that died between its change and its recheck.
+ORPHANED = dt.timedelta(seconds=30)
+
+
+def settle(catalog: Catalog, settings: Settings, today: dt.date, first: str | None = None, last: str | None = None,
+           limit: int | None = 20, orphaned_after: dt.timedelta = ORPHANED) -> list[tuple[str, str]]:
+    """Recheck project-periods whose mark was left by a process that died mid-change (at most
+    ``limit``), and return those still being updated by a live one: a view lists them as
+    "updating" rather than showing stale figures as current."""
+    now = dt.datetime.now(dt.UTC)
+    marks = catalog.db.pending(first, last)
+    orphaned = [(p, m) for p, m, at in marks if now - at >= orphaned_after][:limit]
+    for code, month in orphaned:
+        project = catalog.project(code)
+        if project is not None:
+            recheck(catalog, settings, project, month, today)
+    done = set(orphaned)
+    return [(p, m) for p, m, _ in marks if (p, m) not in done]
 
 
 def _worker_months(p: Prepared, parts: list[pl.DataFrame]) -> list[dict[str, Any]]:
@@ -137,9 +177,9 @@ def _worker_months(p: Prepared, parts: list[pl.DataFrame]) -> list[dict[str, Any
         paid_at=pl.col("paid_at").cast(pl.String).drop_nulls().unique().sort(),
         paid_from=ck.mask_card(pl.col("payer_account")).drop_nulls().unique().sort())
     rows = (
-        w.select("id_number", "name", "days", "expected_fen", "paid_fen", paid_dedicated_fen="paid_own_dedicated_fen")
-        .with_columns(id_key=id_keys(w.get_column("id_number")), id_masked=ck.mask_id(pl.col("id_number")),
-                      payroll_net_fen=pl.lit(None, pl.Int64))
+        w.select("id_number", "name", "days", "expected_fen", "paid_fen", "payroll_net_fen",
+                 paid_dedicated_fen="paid_own_dedicated_fen")
+        .with_columns(id_key=id_keys(w.get_column("id_number")), id_masked=ck.mask_id(pl.col("id_number")))
         .join(pay, on="id_number", how="left")
         .join(codes, left_on="id_masked", right_on="worker", how="left")
         .drop("id_number")
@@ -156,8 +196,11 @@ def _risk_counts(parts: list[pl.DataFrame], p: Prepared) -> dict[str, Any]:
     by_rule = dict(found.filter(pl.col("rule").is_in(errors)).group_by("rule").len().sort("rule").iter_rows())
     unpaid = (p.workers.filter((pl.col("days") > 0) & (pl.col("paid_count") == 0))
               .group_by("deadline").len().sort("deadline"))
-    return {"errors_by_rule": {k: int(v) for k, v in by_rule.items()},
-            "unpaid_by_deadline": [{"deadline": d.isoformat(), "n": int(n)} for d, n in unpaid.iter_rows()]}
+    # JSON text inside the row: region views parse rows in bulk with a fixed schema, and these
+    # are read only for the projects /risks lists.
+    return {"errors_by_rule": msgspec.json.encode({k: int(v) for k, v in by_rule.items()}).decode(),
+            "unpaid_by_deadline": msgspec.json.encode([{"deadline": d.isoformat(), "n": int(n)}
+                                                       for d, n in unpaid.iter_rows()]).decode()}
 
 
 def errors_as_of(row: dict[str, Any], today: dt.date) -> dict[str, int]:
@@ -196,18 +239,53 @@ def coverage_json(row: dict, today: dt.date) -> dict:
     return out
 
 
-def coverage_rows(catalog: Catalog, first: str, last: str, region: str | None, projects: list[str]) -> pl.DataFrame:
-    """Stored coverage rows of these projects over [first, last], as one frame (one indexed
-    query by period and region; nested deadlines typed so that a month with none sums like any other)."""
-    rows = catalog.db.coverage(first, last, region_prefix=region)
-    if not rows:
+ROW_SCHEMA = {
+    "project": pl.String, "period": pl.String, "region_code": pl.String, "investment_type": pl.String,
+    **{k: pl.Int64 for k in cov.COUNT_COLUMNS},
+    **{f"five_{k}": pl.Boolean for k in ("realname", "dedicated_account", "guarantee", "bank_payroll", "notice_board")},
+    "on_time_by_deadline": pl.List(pl.Struct({"deadline": pl.String, "n": pl.Int64, "d": pl.Int64})),
+    "errors_by_rule": pl.String, "unpaid_by_deadline": pl.String,
+}
+
+
+def coverage_rows(catalog: Catalog, first: str, last: str, region: str | None, projects: list[str],
+                  cache: CoverageCache | None = None) -> pl.DataFrame:
+    """Stored coverage rows of these projects over [first, last], as one frame: one indexed
+    query by period and region, the JSON parsed in bulk by Polars with a fixed schema (so a
+    month where no deadline exists yet sums like any other)."""
+    frame = cache.frame(catalog, first, last, region) if cache is not None else _read_rows(catalog, first, last, region)
+    return frame.filter(pl.col("project").is_in(projects)) if frame.height else frame
+
+
+def _read_rows(catalog: Catalog, first: str, last: str, region: str | None) -> pl.DataFrame:
+    texts = catalog.db.coverage_texts(first, last, region_prefix=region)
+    if not texts:
         return pl.DataFrame()
-    for row in rows:
-        # Kept as JSON text: /risks decodes them for the rows it lists, nothing else needs them.
-        row["errors_by_rule"] = msgspec.json.encode(row.get("errors_by_rule") or {}).decode()
-        row["unpaid_by_deadline"] = msgspec.json.encode(row.get("unpaid_by_deadline") or []).decode()
-        groups = row.get("on_time_by_deadline")
-        row["on_time_by_deadline"] = [{**g, "deadline": dt.date.fromisoformat(g["deadline"]) if g["deadline"] else None}
-                                      for g in groups] if groups else None
-    frame = pl.DataFrame(rows, infer_schema_length=None)
-    return frame.with_columns(pl.col("on_time_by_deadline").cast(ON_TIME_TYPE)).filter(pl.col("project").is_in(projects))
+    frame = pl.read_ndjson("\n".join(texts).encode(), schema=ROW_SCHEMA)
+    deadline = pl.element().struct.with_fields(pl.field("deadline").str.to_date())
+    return frame.with_columns(pl.col("on_time_by_deadline").list.eval(deadline).cast(ON_TIME_TYPE))
+
+
+class CoverageCache:
+    """Parsed coverage rows per (months, region), reused only while the database says nothing in
+    those months changed: every request asks for the rows' count and greatest version (one
+    indexed aggregate), so a cached frame is never stale, across any number of processes."""
+
+    def __init__(self, size: int = 32) -> None:
+        self.size = size
+        self._frames: dict[tuple, tuple[tuple[int, int], pl.DataFrame]] = {}
+        self._lock = threading.Lock()
+
+    def frame(self, catalog: Catalog, first: str, last: str, region: str | None) -> pl.DataFrame:
+        key = (first, last, region)
+        signature = catalog.db.coverage_signature(first, last)  # before reading: a later write shows next time
+        with self._lock:
+            hit = self._frames.get(key)
+        if hit is not None and hit[0] == signature:
+            return hit[1]
+        frame = _read_rows(catalog, first, last, region)
+        with self._lock:
+            if len(self._frames) >= self.size:
+                self._frames.pop(next(iter(self._frames)))
+            self._frames[key] = (signature, frame)
+        return frame

@@ -62,6 +62,13 @@ def rebuild(catalog: Catalog, settings: Settings, today: dt.date) -> Rebuilt:
         if kept.upload_id == receipt.upload_id and receipt.status == "accepted":
             db.make_current(receipt.upload_id, reason="rebuild")
             touched.add((receipt.project, receipt.period))
+    # Earlier uploads made current again, after the receipts, in the order they happened.
+    for _, body in _json_objects(store, keys.CURRENT_SWITCHES):
+        switch = msgspec.json.decode(body)
+        receipt = db.receipt(switch["upload_id"])
+        if receipt is not None:
+            db.make_current(receipt.upload_id, reason="resent")
+            touched.add((receipt.project, receipt.period))
     out.batches = _batches(catalog, touched)
     events = [msgspec.json.decode(body, type=Event) for _, body in _json_objects(store, keys.AUDIT)]
     for event in sorted(events, key=lambda e: e.at):
@@ -81,7 +88,7 @@ def _batches(catalog: Catalog, touched: set[tuple[str, str]]) -> int:
     store, db = catalog.store, catalog.db
     payer_of: dict[str, str] = {}
     n = 0
-    for key, body in _json_objects(store, "originals/bank/"):
+    for key, body in _json_objects(store, keys.BANK_ORIGINALS):
         stored = msgspec.json.decode(body)
         payer, batch_id = stored["batch"]["payer_account"], stored["batch"]["batch_id"]
         db.claim_batch(payer, batch_id, stored["sha256"], key)
@@ -94,8 +101,8 @@ def _batches(catalog: Catalog, touched: set[tuple[str, str]]) -> int:
             db.save_batch_receipt(payer, receipt["batch_id"], receipt)
         except KeyError:
             log.warning("batch receipt %s has no original; skipped", key)
-    for key in sorted(store.list("tables/bank/")):
-        parts = dict(p.split("=", 1) for p in key.removesuffix(".parquet").split("/")[2:])
+    for key in sorted(store.list(keys.BANK_TABLES)):
+        parts = keys.hive_parts(key)
         batch_id, project, month = parts["batch"], parts["project"], parts["period"]
         payer = payer_of.get(batch_id)
         if payer is None:

@@ -20,7 +20,7 @@ from sitereg.api.errors import bad_request
 from sitereg.api.periods import checked_period, visible_project
 from sitereg.catalog import Catalog
 from sitereg.validate import coverage as cov
-from sitereg.validate.workbook import csv_safe, export_workbook
+from sitereg.validate.workbook import csv_safe
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 INVESTMENT_TYPES = ("government", "state_owned", "other")
@@ -66,7 +66,10 @@ class CoverageController(Controller):
         projects = {p.code: p for p in catalog.projects(prefix) if principal.sees(p)
                     and (region is None or p.region_code.startswith(region))
                     and (investment_type is None or p.investment_type == investment_type)}
-        rows = period_mod.coverage_rows(catalog, first, last, prefix, list(projects))
+        state = request.app.state
+        updating = period_mod.settle(catalog, state.settings, state.today(), first, last)
+        request.state.updating = [{"project": p, "period": m} for p, m in updating if p in projects]
+        rows = period_mod.coverage_rows(catalog, first, last, prefix, list(projects), state.coverage_cache)
         return rows, projects
 
     def _frame(self, rows: pl.DataFrame, projects: dict, today, first: str | None = None,
@@ -98,6 +101,8 @@ class CoverageController(Controller):
         body: dict[str, Any] = {
             "period": first if first == last else None, "period_from": first, "period_to": last,
             "region": region, "investment_type": investment_type,
+            # Project-periods whose figures are being recomputed right now (a change is in flight).
+            "updating": request.state.updating,
             "totals": _summary(rows, today, first, last),
             "by_investment_type": {t: _summary(rows.filter(pl.col("investment_type") == t) if rows.height else rows,
                                                today, first, last) for t in INVESTMENT_TYPES},
@@ -114,22 +119,25 @@ class CoverageController(Controller):
     def region_xlsx(self, request: Request, principal: NamedDependency[Principal], period: FromQuery[str | None] = None,
                     period_from: FromQuery[str | None] = None, period_to: FromQuery[str | None] = None, region: FromQuery[str | None] = None,
                     investment_type: FromQuery[str | None] = None) -> Response[bytes]:
-        """The same as an Excel workbook: totals (whole region and by investment type), then projects."""
+        """The bureau's report as an Excel workbook, in Chinese: 汇总 (the whole region, 其中政府投资工程项目,
+        the other investment types) and 项目明细 (every project in scope, 未上传 where nothing came for
+        the month, then the totals). Rates are 0.0% number cells, yuan are 0.00 number cells, figures are
+        those of ``GET /api/v1/coverage``. Named by region and month, e.g.
+        实名制工资支付覆盖率-4403-2026-10.xlsx (RFC 5987 ``filename*``)."""
+        from sitereg import exports
+
         first, last = _periods(period, period_from, period_to)
         rows, projects = self._rows(request, principal, first, last, region, investment_type)
         today = request.app.state.today()
-        head = ["范围 scope", "项目数", "在场人数", "实名制覆盖率", "劳动合同签订率", "专户代发率", "足额发放率", "按时发放率",
-                "专户发放工资总额", "欠薪风险金额"]
-        totals = [head]
-        for label, part in [("全部 all", rows)] + [(t, rows.filter(pl.col("investment_type") == t) if rows.height else rows)
-                                                   for t in INVESTMENT_TYPES]:
-            s = _summary(part, today, first, last)
-            totals.append([label, s["projects"], s["workers_active"], s["realname_rate"], s["contract_rate"],
-                           s["dedicated_account_rate"], s["full_pay_rate"], s["on_time_rate"], s["wages_paid"],
-                           s["arrears_estimate"]])
-        lines = [list(CSV_COLUMNS)] + [[item[k] for k in CSV_COLUMNS] for item in self._items(rows, projects, today)]
-        data = export_workbook({"汇总 totals": totals, "项目 projects": lines})
-        return Response(data, media_type=XLSX, headers={"Content-Disposition": "attachment; filename=coverage.xlsx"})
+        parts = {"all": rows, **{t: rows.filter(pl.col("investment_type") == t) if rows.height else rows for t in INVESTMENT_TYPES}}
+        summaries = {k: _summary(part, today, first, last) for k, part in parts.items()}
+        in_scope = {"all": len(projects), **{t: sum(p.investment_type == t for p in projects.values()) for t in INVESTMENT_TYPES}}
+        frame = self._frame(rows, projects, today, first, last)
+        where = region or (principal.scope[0] if principal.role == "bureau" and len(principal.scope) == 1 else None)
+        data = exports.coverage_workbook(region=where, first=first, last=last, today=today, summaries=summaries,
+                                         in_scope=in_scope, items=frame.to_dicts() if frame.height else [], projects=projects)
+        name, fallback = exports.coverage_filename(where, first, last)
+        return Response(data, media_type=XLSX, headers={"Content-Disposition": exports.content_disposition(name, fallback)})
 
     @get("/risks", operation_id="getRisks", sync_to_thread=True)
     def risks(self, request: Request, principal: NamedDependency[Principal], period: FromQuery[str],
@@ -149,7 +157,7 @@ class CoverageController(Controller):
         out.sort(key=lambda r: (-r["arrears_fen"], -r["errors"], r["project"]))
         for r in out:
             del r["arrears_fen"]
-        return {"period": first, "region": region, "projects": out}
+        return {"period": first, "region": region, "updating": request.state.updating, "projects": out}
 
 
 def _csv(items: list[dict[str, Any]]) -> str:

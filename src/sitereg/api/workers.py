@@ -8,7 +8,7 @@ from typing import Annotated, Any
 import polars as pl
 from litestar import Request, get
 from litestar.di import NamedDependency
-from litestar.params import FromPath, FromQuery, Parameter
+from litestar.params import FromPath, FromQuery, QueryParameter
 
 from sitereg import grammar as g
 from sitereg.api.auth import Principal, audit, require_role
@@ -21,7 +21,7 @@ DEFAULT_MONTHS = 36
 
 @get("/api/v1/workers/{id_number:str}/ledger", operation_id="getWorkerLedger", tags=["workers"], sync_to_thread=True)
 def ledger(request: Request, principal: NamedDependency[Principal], id_number: FromPath[str],
-           period_from: Annotated[str | None, Parameter(query="from")] = None,
+           period_from: Annotated[str | None, QueryParameter(query="from")] = None,
            to: FromQuery[str | None] = None) -> dict[str, Any]:
     """Days, expected pay, payroll, pay received (and how much from the dedicated account), the
     payment dates and the finding codes of one worker, per project and month, newest first.

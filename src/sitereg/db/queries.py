@@ -73,6 +73,10 @@ class Database:
         with self._write() as c:
             return _inserted(c, stmt.on_conflict_do_nothing())
 
+    def project_count(self) -> int:
+        with self._read() as c:
+            return int(c.scalar(select(func.count()).select_from(t.projects)))
+
     def project(self, code: str) -> Project | None:
         with self._read() as c:
             body = c.scalar(select(t.projects.c.body).where(t.projects.c.code == code))
@@ -295,6 +299,35 @@ class Database:
         with self._write() as c:
             return c.scalar(stmt)
 
+    def mark_pending(self, project: str, period: str) -> int:
+        """Note that the project-period's derived rows are behind its inputs (before the change
+        is made current); the recheck that takes a later ticket clears it."""
+        n = t.counters.c
+        with self._write() as c:
+            seq = c.scalar(update(t.counters).where(n.name == "index_version").values(value=n.value + 1).returning(n.value))
+            stmt = self._insert(t.pending_rechecks).values(project=project, period=period, seq=seq, at=dt.datetime.now(dt.UTC))
+            c.execute(stmt.on_conflict_do_update(index_elements=["project", "period"],
+                                                 set_={"seq": stmt.excluded.seq, "at": stmt.excluded.at}))
+        return seq
+
+    def clear_pending(self, project: str, period: str, version: int) -> None:
+        """Clear the mark if every change it stands for was made before ``version`` was taken."""
+        p = t.pending_rechecks.c
+        with self._write() as c:
+            c.execute(delete(t.pending_rechecks).where(p.project == project, p.period == period, p.seq < version))
+
+    def pending(self, first: str | None = None, last: str | None = None,
+                before: dt.datetime | None = None) -> list[tuple[str, str, dt.datetime]]:
+        """(project, period, marked at) of the project-periods waiting for a recheck."""
+        p = t.pending_rechecks.c
+        q = select(p.project, p.period, p.at).order_by(p.at)
+        if first is not None and last is not None:
+            q = q.where(p.period.between(first, last))
+        if before is not None:
+            q = q.where(p.at < before)
+        with self._read() as c:
+            return [tuple(row) for row in c.execute(q)]
+
     def _claim_version(self, c, table, project: str, period: str, version: int, **values) -> bool:
         """Upsert the row of (project, period) only if ``version`` is newer than the stored one."""
         stmt = self._insert(table).values(project=project, period=period, version=version, **values)
@@ -304,30 +337,32 @@ class Database:
         return _inserted(c, stmt)
 
     # -- cross-project worker index
-    def replace_worker_index(self, project: str, period: str, version: int, days: list[tuple[int, str]],
+    def replace_worker_index(self, project: str, period: str, version: int, days: list[tuple[int, int]],
                              months: list[dict]) -> bool:
-        """Replace the project-period's worker-days and worker-month rows, unless a newer version
-        is stored (then False, and nothing is written)."""
+        """Replace the project-period's worker-days ((id_key, days present as bits: bit d-1 for
+        day d)) and worker-month rows, unless a newer version is stored (then False, and
+        nothing is written)."""
         with self._write() as c:
             # On PostgreSQL the upsert also locks the row: concurrent replacements queue here.
             if not self._claim_version(c, t.worker_index, project, period, version):
                 return False
             for table in (t.worker_days, t.worker_months):
                 c.execute(delete(table).where(table.c.project == project, table.c.period == period))
-            # Sorted, so the new rows go into the (period, id_key, day) index in its own order.
-            _bulk_insert(c, t.worker_days, [(project, period, k, d) for k, d in sorted(days)])
+            # Sorted, so the new rows go into the (period, id_key) index in its own order.
+            _bulk_insert(c, t.worker_days, [(project, period, k, mask) for k, mask in sorted(days)])
             _bulk_insert(c, t.worker_months, [_month_row(project, period, m) for m in months])
         return True
 
-    def overlaps(self, project: str, period: str) -> list[tuple[str, int, str]]:
-        """(other project, id_key, date): a worker of this project-period on another project's
-        attendance the same day."""
+    def overlaps(self, project: str, period: str) -> list[tuple[str, int, int]]:
+        """(other project, id_key, shared days as bits): a worker of this project-period on
+        another project's attendance on one or more of the same days."""
         mine, other = t.worker_days.alias("mine"), t.worker_days.alias("other")
-        q = (select(other.c.project, other.c.id_key, other.c.day).distinct()
+        shared = mine.c.days.op("&")(other.c.days)
+        q = (select(other.c.project, other.c.id_key, shared)
              .join_from(mine, other, (other.c.period == mine.c.period) & (other.c.id_key == mine.c.id_key)
-                        & (other.c.day == mine.c.day) & (other.c.project != mine.c.project))
-             .where(mine.c.project == project, mine.c.period == period)
-             .order_by(other.c.project, other.c.id_key, other.c.day))
+                        & (other.c.project != mine.c.project))
+             .where(mine.c.project == project, mine.c.period == period, shared != 0)
+             .order_by(other.c.project, other.c.id_key))
         with self._read() as c:
             return [tuple(row) for row in c.execute(q)]
 
@@ -363,6 +398,14 @@ class Database:
             return self._claim_version(c, t.coverage, project, period, version, region_code=region_code,
                                        investment_type=investment_type, counts=_json(counts))
 
+    def load_coverage(self, rows: list[dict]) -> None:
+        """Bulk-insert coverage rows into project-periods that have none (``rows``: project,
+        period, version, region_code, investment_type, counts) — for loading many at once,
+        as benchmarks do; ``put_coverage`` is the versioned write the service uses."""
+        with self._write() as c:
+            _bulk_insert(c, t.coverage, [(r["project"], r["period"], r["version"], r["region_code"], r["investment_type"],
+                                          _json(r["counts"])) for r in rows])
+
     def coverage(self, first: str, last: str, region_prefix: str | None = None,
                  projects: list[str] | None = None) -> list[dict]:
         """The stored counts of every project-period in [first, last], with project and period, by period then project."""
@@ -378,6 +421,25 @@ class Database:
         for row, counts in zip(rows, out):
             counts.update(project=row.project, period=row.period)
         return out
+
+    def coverage_signature(self, first: str, last: str) -> tuple[int, int]:
+        """(rows, greatest version) of the coverage rows in [first, last]. Every write takes a
+        fresh, larger ticket, so this pair changes whenever any of those rows does."""
+        v = t.coverage.c
+        with self._read() as c:
+            n, top = c.execute(select(func.count(), func.max(v.version)).where(v.period.between(first, last))).one()
+        return int(n), int(top or 0)
+
+    def coverage_texts(self, first: str, last: str, region_prefix: str | None = None) -> list[str]:
+        """The stored counts of every project-period in [first, last] as their JSON text, by
+        period then project: a reader that parses them in bulk (Polars' NDJSON reader) skips
+        building a dict per row."""
+        v = t.coverage.c
+        q = select(v.counts).where(v.period.between(first, last)).order_by(v.period, v.project)
+        if region_prefix:
+            q = q.where(v.region_code.startswith(region_prefix, autoescape=True))
+        with self._read() as c:
+            return list(c.scalars(q))
 
     def coverage_version(self, project: str, period: str) -> int | None:
         v = t.coverage.c

@@ -184,14 +184,17 @@ worker_index = Table(
     PrimaryKeyConstraint("project", "period"),
 )
 
+# One row per worker and project-period; the days present are bits of ``days`` (bit d-1 = day d),
+# so a 100,000-row attendance file is a few thousand rows here, and "present on the same day on
+# two projects" is a join on (period, id_key) with a bitwise AND.
 worker_days = Table(
     "worker_days", metadata,
     Column("project", Key, nullable=False),
     Column("period", Key, nullable=False),
     Column("id_key", BigInteger, nullable=False),  # from the SHA-256 of the ID number, never the number
-    Column("day", Key, nullable=False),
-    Index(None, "period", "id_key", "day"),
-    Index(None, "project", "period"),
+    Column("days", BigInteger, nullable=False),
+    PrimaryKeyConstraint("project", "period", "id_key"),
+    Index(None, "period", "id_key"),
 )
 
 worker_months = Table(
@@ -223,4 +226,17 @@ coverage = Table(
     Column("counts", Text, nullable=False),
     PrimaryKeyConstraint("project", "period"),
     Index(None, "period", "region_code"),
+)
+
+# A project-period whose inputs changed and whose derived rows (worker index, coverage) are not
+# yet recomputed: marked in the same breath as the change, cleared by the recheck that read the
+# tables after it. A mark left by a process that died mid-upload is picked up by the next
+# reader (views show "updating" meanwhile), so a kill never leaves a view silently stale.
+pending_rechecks = Table(
+    "pending_rechecks", metadata,
+    Column("project", Key, nullable=False),
+    Column("period", Key, nullable=False),
+    Column("seq", BigInteger, nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    PrimaryKeyConstraint("project", "period"),
 )

@@ -167,10 +167,10 @@ def upgrade() -> None:
         sa.Column("project", key, nullable=False),
         sa.Column("period", key, nullable=False),
         sa.Column("id_key", sa.BigInteger(), nullable=False),
-        sa.Column("day", key, nullable=False),
+        sa.Column("days", sa.BigInteger(), nullable=False),
+        sa.PrimaryKeyConstraint("project", "period", "id_key", name="pk_worker_days"),
     )
-    op.create_index("ix_worker_days_period_id_key_day", "worker_days", ["period", "id_key", "day"])
-    op.create_index("ix_worker_days_project_period", "worker_days", ["project", "period"])
+    op.create_index("ix_worker_days_period_id_key", "worker_days", ["period", "id_key"])
 
     op.create_table(
         "worker_months",
