@@ -85,7 +85,7 @@ def month(plants: bool) -> tuple[list[Worker], Counter, dict[str, list]]:
     roster_only(["NAME_MISSING"], 姓名="")
     roster_only(["BANK_CARD_FORMAT"], 工资卡号="62220212")
     roster_only(["BANK_CARD_LUHN"], 工资卡号=make_card(n=9)[:-1] + str((int(make_card(n=9)[-1]) + 1) % 10))
-    roster_only(["VALUE_MISSING"], 进场日期="")
+    roster_only(["VALUE_MISSING"], 工种="")
     roster_only(["DATE_INVALID"], 退场日期="2026-02-30")
     roster_only(["DATE_IN_FUTURE"], 进场日期="2027-01-04")
     roster_only(["DATE_RANGE"], 退场日期="2026-02-01")

@@ -20,6 +20,7 @@ from ruleharness import (
     contract_row,
     cross,
     payment_row,
+    payroll_row,
     roster_row,
 )
 from sitereg.validate.rules import RULES
@@ -59,6 +60,17 @@ CASES = {
              contracts=[contract_row(), B_CONTRACT],
              payments=[pay(), pay(身份证号码=ID_B, 姓名="李梅", 收款账号=CARD_B, 收款人="李梅", 银行流水号="T2")])),
     "NAME_ID_CONFLICT": (dict(attendance=attendance_rows(name="张建华")), {}),
+    # the payroll (工资表) against the contract, the attendance and the money that moved
+    "PAYROLL_BELOW_EXPECTED": (dict(payroll=[payroll_row(应发工资="8000", 实发工资="8000")]), dict(payroll=[payroll_row()])),
+    "PAYROLL_DAYS_DIFFER": (dict(payroll=[payroll_row(出勤天数="20")]), dict(payroll=[payroll_row()])),
+    "NOT_ON_PAYROLL": (
+        dict(roster=[roster_row(), B_ROSTER], contracts=[contract_row(), B_CONTRACT],
+             attendance=attendance_rows() + attendance_rows(ID_B, "李梅"), payroll=[payroll_row()]),
+        dict(roster=[roster_row(), B_ROSTER], contracts=[contract_row(), B_CONTRACT],
+             attendance=attendance_rows() + attendance_rows(ID_B, "李梅"),
+             payroll=[payroll_row(), payroll_row(身份证号码=ID_B, 姓名="李梅", 工资卡号=CARD_B)])),
+    "PAID_BELOW_PAYROLL": (dict(payroll=[payroll_row(应发工资="9000", 实发工资="9000")]),
+                           dict(payroll=[payroll_row(应发工资="9000", 实发工资="9000")], today=dt.date(2026, 11, 15))),
     "ATTENDANCE_OVERLAP": (
         dict(others={"P2": ([roster_row()], [contract_row()], attendance_rows(days=[5]), [])}),
         dict(others={"P2": ([roster_row()], [contract_row()], attendance_rows(days=[3, 4]), [])})),

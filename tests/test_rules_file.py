@@ -7,7 +7,20 @@ import datetime as dt
 import pytest
 
 from idgen import make_card, make_id
-from ruleharness import CARD_A, CREDIT, ID_A, ID_B, attendance_rows, check, codes, contract_row, payment_row, roster_row
+from ruleharness import (
+    CARD_A,
+    CREDIT,
+    ID_A,
+    ID_B,
+    attendance_rows,
+    check,
+    codes,
+    contract_row,
+    payment_row,
+    payroll_row,
+    punch_row,
+    roster_row,
+)
 from sitereg.validate.rules import RULES
 
 BAD_CHECK = ID_A[:-1] + ("0" if ID_A[-1] != "0" else "1")
@@ -20,6 +33,9 @@ CASES = [
     ("ID_EXCEL_PRECISION", "roster", [roster_row(身份证号码="440305198506121000")], [roster_row()]),
     ("ID_LEGACY_15", "roster", [roster_row(身份证号码="440305850612123")], [roster_row()]),
     ("ID_FORMAT", "roster", [roster_row(身份证号码="44030519850612123")], [roster_row(身份证号码=ID_A.lower())]),
+    # 证件类型: a passport is checked for its own shape, never as a bad ID card
+    ("ID_FORMAT", "roster", [roster_row(证件类型="护照", 身份证号码="E1!")],
+     [roster_row(证件类型="护照", 身份证号码="E12345678"), roster_row(证件类型="港澳居民来往内地通行证", 身份证号码="H12345678")]),
     ("ID_BIRTHDATE", "roster", [roster_row(身份证号码=BAD_BIRTH)], [roster_row()]),
     ("ID_CHECKSUM", "roster", [roster_row(身份证号码=BAD_CHECK)], [roster_row(身份证号码=f" {ID_A} ")]),
     ("NAME_MISSING", "roster", [roster_row(姓名="  ")], [roster_row()]),
@@ -40,7 +56,7 @@ CASES = [
      [roster_row(工资卡号=make_card(prefix="621700", n=77, length=16))]),
     ("PHONE_FORMAT", "roster", [roster_row(手机号码="1234567")], [roster_row(手机号码="+86 139-1234-5678")]),
     ("JOB_TYPE_UNKNOWN", "roster", [roster_row(工种="搬砖工")], [roster_row(工种="020"), roster_row(身份证号码=ID_B, 性别="女", 工种="20")]),
-    ("VALUE_MISSING", "roster", [roster_row(进场日期=None)], [roster_row()]),
+    ("VALUE_MISSING", "roster", [roster_row(工种=None)], [roster_row()]),
     ("VALUE_MISSING", "roster", [roster_row(工资卡号=None)], [{**roster_row(工资卡号=None), "社保卡金融账号": CARD_A}]),
     ("VALUE_INVALID", "contracts", [contract_row(计薪方式="按天")], [contract_row(计薪方式="daily")]),
     ("VALUE_INVALID", "payments", [payment_row(发放渠道="现金")], [payment_row(发放渠道="社保卡")]),
@@ -57,6 +73,21 @@ CASES = [
     ("TXN_CONFLICT", "payments", [payment_row(), payment_row(身份证号码=ID_B)], [payment_row(), payment_row(银行流水号="T0002")]),
     ("COLUMN_UNKNOWN", "roster", [roster_row(备注="x")], [roster_row(序号="1")]),
     ("COLUMN_MISSING", "payments", [{k: v for k, v in payment_row().items() if k != "银行流水号"}], [payment_row()]),
+    # another month's file: every date or month outside the period
+    ("PERIOD_MISMATCH", "payroll", [payroll_row(工资所属期="2026-09")], [payroll_row(工资所属期="2026年10月")]),
+    ("PERIOD_MISMATCH", "attendance", [attendance_rows()[0] | {"日期": "2026-09-03"}],
+     [attendance_rows()[0], attendance_rows()[0] | {"日期": "2026-09-30"}]),
+    # payroll (工资表), entry/exit log, gate punches, clock-time cells
+    ("WORKER_UNRESOLVED", "payroll", [payroll_row(身份证号码=None)], [payroll_row()]),
+    ("PAYROLL_ARITHMETIC", "payroll", [payroll_row(实发工资="8500.00")], [payroll_row()]),
+    ("DEDUCTION_HIGH", "payroll", [payroll_row(扣款="2000", 实发工资="6800")], [payroll_row(扣款="1760", 实发工资="7040")]),
+    ("EXIT_WITHOUT_ENTRY", "entry_exit", [{"证件号码": ID_A, "工人姓名": "张建国", "进退场日期": "2026-10-20", "类型": "退场"}],
+     [{"证件号码": ID_A, "工人姓名": "张建国", "进退场日期": "2026-10-01", "类型": "进场"},
+      {"证件号码": ID_A, "工人姓名": "张建国", "进退场日期": "2026-10-20", "类型": "退场"}]),
+    ("PUNCH_UNPAIRED", "attendance", [punch_row("2026-10-08 07:31:00", "入场")],
+     [punch_row("2026-10-08 07:31:00", "入场"), punch_row("2026-10-08 17:40:00", "出场")]),
+    ("CLOCK_ANOMALY", "attendance", [{"身份证号码": ID_A, "姓名": "张建国", "1": "07:30-17:30", "2": "异常!"}],
+     [{"身份证号码": ID_A, "姓名": "张建国", "1": "07:30-17:30", "2": "√"}]),
 ]
 
 

@@ -22,8 +22,8 @@ from sitereg.sandbox import Limits, read_isolated
 from sitereg.settings import Settings, today_in
 from sitereg.storage import ObjectStore
 from sitereg.validate.codes import work_type_lookup
-from sitereg.validate.columns import header_hints
-from sitereg.validate.filecheck import Context, file_finding, validate_file
+from sitereg.validate.columns import KINDS, column, detect_kind, header_hints, map_headers, match_score, nearest_header
+from sitereg.validate.filecheck import KIND_LABELS, Context, file_finding, validate_file
 from sitereg.validate.readers import ReadFailure, Table, read_table
 
 log = logging.getLogger("sitereg.pipeline")
@@ -52,11 +52,14 @@ def age_limits(settings: Settings, region_code: str, on: dt.date) -> tuple[int, 
     return best[1].men, best[1].women
 
 
+UNDETECTED = "unknown"  # the kind a file is kept under when it is no table of any kind
+
+
 def ingest(
     catalog: Catalog,
     settings: Settings,
     project: Project,
-    kind: str,
+    kind: str | None,
     period: str,
     filename: str,
     data: bytes,
@@ -64,57 +67,112 @@ def ingest(
     actor: str,
     today: dt.date | None = None,
 ) -> Outcome:
+    """Store, read, validate and publish one file. ``kind`` None: taken from the header (the
+    receipt names it). Only an upload that was read as its kind and kept at least one row
+    becomes current; the bytes of an earlier accepted upload make that upload current again."""
     store = catalog.store
     sha = hashlib.sha256(data).hexdigest()
-    existing = catalog.find_duplicate(project.code, kind, period, sha)
-    if existing is not None:
-        return Outcome(existing, created=False, readable=existing.status == "accepted")
+    today = today or today_in(settings)
+    if kind is not None:
+        existing = catalog.find_duplicate(project.code, kind, period, sha)
+        if existing is not None:
+            return _resent(catalog, settings, project, existing, today)
+
+    result = read(settings, data, filename)
+    if kind is None:
+        kind = _detect(result)
+        existing = catalog.find_duplicate(project.code, kind, period, sha)
+        if existing is not None:
+            return _resent(catalog, settings, project, existing, today)
 
     upload_id = new_upload_id()
     original_key = keys.original(project.code, period, kind, upload_id, PurePath(filename).suffix)
     store.create(original_key, data, content_type="application/octet-stream")
 
-    today = today or today_in(settings)
-    result = read(settings, data, filename)
     table_key = None
+    readable = False
     if isinstance(result, ReadFailure):
         findings = file_finding(result.code, args={"reason": result.reason})
         total = accepted = rejected = 0
+    elif kind == UNDETECTED:
+        findings = _undetected(result)
+        total = rejected = result.frame.height
+        accepted = 0
     else:
         men, women = age_limits(settings, project.region_code, dt.date(int(period[:4]), int(period[5:7]), 1))
-        ctx = Context(period=period, today=today, age_limit_men=men, age_limit_women=women, job_types=_JOBS)
+        roster = _current_roster(catalog, project.code, period) if kind in ("attendance", "payroll", "entry_exit") else None
+        ctx = Context(period=period, today=today, age_limit_men=men, age_limit_women=women, job_types=_JOBS,
+                      roster=roster)
         checked = validate_file(result, kind, ctx)
         findings = checked.findings
         total, rejected = checked.rows_total, checked.rows_rejected
         accepted = total - rejected
         if total == 0:
-            findings = pl.concat([findings, file_finding("FILE_EMPTY")])
-        table_key = keys.table(kind, project.code, period, upload_id)
-        tables.write(store, table_key, checked.rows.with_columns(upload_id=pl.lit(upload_id)))
+            findings = pl.concat([findings, file_finding("FILE_EMPTY")], how="diagonal_relaxed")
+        readable = accepted > 0 and checked.rows.height > 0
+        if readable:
+            table_key = keys.table(kind, project.code, period, upload_id)
+            tables.write(store, table_key, checked.rows.with_columns(upload_id=pl.lit(upload_id)))
 
-    readable = table_key is not None and total > 0
     findings_key = keys.findings(upload_id)
     tables.write(store, findings_key, findings)
     severities = _severity_counts(findings)
     receipt = Receipt(
         upload_id=upload_id, project=project.code, period=period, kind=kind, filename=filename, sha256=sha,
-        rows_total=total, rows_accepted=accepted, rows_rejected=rejected,
+        rows_total=total, rows_accepted=accepted if readable else 0, rows_rejected=rejected if readable else total,
         errors=severities["error"], warnings=severities["warning"], infos=severities["info"],
         report=f"/api/v1/uploads/{upload_id}/report",
         status="accepted" if readable else "unreadable",
         created_at=dt.datetime.now(dt.UTC), size=len(data), uploaded_by=actor,
-        original_key=original_key, table_key=table_key if readable else None, findings_key=findings_key,
+        original_key=original_key, table_key=table_key, findings_key=findings_key,
     )
     kept = catalog.save_receipt(receipt)
     if kept.upload_id != receipt.upload_id:
         # The same bytes raced in on another request, which the database kept: its receipt is the answer.
         return Outcome(kept, created=False, readable=kept.status == "accepted")
-    catalog.publish(receipt)
+    catalog.publish(receipt)  # a refused upload is kept as an original and changes nothing else
     if readable:
         recheck(catalog, settings, project, period, today)
     log.info("upload %s project=%s period=%s kind=%s rows=%d accepted=%d errors=%d warnings=%d",
              upload_id, project.code, period, kind, total, accepted, receipt.errors, receipt.warnings)
     return Outcome(receipt, created=True, readable=readable)
+
+
+def _resent(catalog: Catalog, settings: Settings, project: Project, existing: Receipt, today: dt.date) -> Outcome:
+    """The bytes of an earlier upload again: that upload's receipt, and, when it was accepted
+    but another has since become current, it becomes current again."""
+    readable = existing.status == "accepted"
+    if readable and catalog.current_upload(existing.kind, existing.project, existing.period) != existing.upload_id:
+        catalog.make_current_again(existing)
+        recheck(catalog, settings, project, existing.period, today)
+    return Outcome(existing, created=False, readable=readable)
+
+
+def _detect(result: Table | ReadFailure) -> str:
+    if isinstance(result, ReadFailure):
+        return UNDETECTED
+    found = [k for k in (detect_kind(t.headers) for t in result.sheets()) if k is not None]
+    return found[0] if found else UNDETECTED
+
+
+def _undetected(table: Table) -> pl.DataFrame:
+    """A table of no kind: say so, with what its header looks like."""
+    best = max(KINDS, key=lambda k: match_score(k, table.headers))
+    hm = map_headers(best, table.headers)
+    parts = [file_finding("COLUMN_MISSING", args={
+        "name": name, "label": column(best, name).label,
+        "nearest": nearest_header(best, name, [h for h in table.headers if h not in hm.columns.values()]) or "-",
+        "looks": KIND_LABELS[best] if hm.columns else "-"}) for name in hm.missing]
+    return pl.concat(parts) if parts else file_finding("FILE_EMPTY")
+
+
+def _current_roster(catalog: Catalog, project: str, period: str) -> pl.DataFrame | None:
+    """The roster in force for the period: resolves workers named by card or 人员编号."""
+    upload_id = catalog.current_upload("roster", project, period)
+    receipt = catalog.receipt(upload_id) if upload_id else None
+    if receipt is None or not receipt.table_key:
+        return None
+    return tables.read(catalog.store, receipt.table_key)
 
 
 def read(settings: Settings, data: bytes, filename: str) -> Table | ReadFailure:

@@ -29,7 +29,7 @@ COUNT_COLUMNS = ("w_n", "a_n", "paid_n", "realname_n", "contract_n", "dedicated_
 
 def counts(p: Prepared, today: dt.date) -> dict[str, int]:
     """The numerators and denominators of one project-period."""
-    w = p.workers
+    w = p.workers.filter((c("days") > 0) | (c("paid_count") > 0))  # W = A ∪ P
     active = c("days") > 0
     full = c("has_expected") & (c("paid_own_fen") >= c("expected_fen"))
     due = active & c("has_expected") & (pl.lit(today) > c("deadline"))
@@ -37,7 +37,8 @@ def counts(p: Prepared, today: dt.date) -> dict[str, int]:
         w_n=pl.len(),
         a_n=active.sum(),
         paid_n=(c("paid_count") > 0).sum(),
-        realname_n=(c("on_roster") & active).sum(),
+        # on the roster (valid ID) with an on-site interval overlapping the period; attendance not required
+        realname_n=(c("on_roster") & c("on_site")).sum(),
         contract_n=(active & (c("uncovered_days") == 0)).sum(),
         dedicated_n=(active & (c("paid_own_dedicated_fen") > 0)).sum(),
         full_pay_n=(active & full).sum(),

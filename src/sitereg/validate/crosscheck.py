@@ -15,7 +15,7 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import polars as pl
 
@@ -30,17 +30,21 @@ class PeriodTables:
     roster: pl.DataFrame
     contracts: pl.DataFrame
     attendance: pl.DataFrame
-    payments: pl.DataFrame  # uploaded wage sheets and bank records alike; "source" says which
+    payments: pl.DataFrame  # money that moved: bank records and uploaded bank files; "source" says which
+    payroll: pl.DataFrame = field(default_factory=lambda: _blank("payroll"))  # what the contractor owes (工资表)
+    entry_exit: pl.DataFrame = field(default_factory=lambda: _blank("entry_exit"))  # the project's log to date
 
     @classmethod
     def empty(cls) -> PeriodTables:
-        def blank(kind: str) -> pl.DataFrame:
-            extra = {"__row__": pl.Int64, "upload_id": pl.String}
-            if kind == "payments":
-                extra["source"] = pl.String
-            return pl.DataFrame(schema={**TABLE_SCHEMAS[kind], **extra})
+        return cls(_blank("roster"), _blank("contracts"), _blank("attendance"), _blank("payments"), _blank("payroll"),
+                   _blank("entry_exit"))
 
-        return cls(blank("roster"), blank("contracts"), blank("attendance"), blank("payments"))
+
+def _blank(kind: str) -> pl.DataFrame:
+    extra = {"__row__": pl.Int64, "upload_id": pl.String}
+    if kind == "payments":
+        extra["source"] = pl.String
+    return pl.DataFrame(schema={**TABLE_SCHEMAS[kind], **extra})
 
 
 @dataclass(frozen=True)
@@ -61,11 +65,43 @@ def _next_month(period: str) -> tuple[int, int]:
 def prepare(t: PeriodTables, period: str, dedicated_account: str | None, today: dt.date) -> Prepared:
     ny, nm = _next_month(period)
     last_of_next = month_end(ny, nm)
+    start = dt.date(int(period[:4]), int(period[5:7]), 1)
+    end = month_end(start.year, start.month)
 
+    # On-site intervals: from the entry/exit log where it has the worker (the latest entry up
+    # to the period's end and the first exit after it), else the roster's entry and exit dates.
+    log = t.entry_exit.filter(c("date").is_not_null() & (c("date") <= end)).select("id_number", "date", "direction")
+    entries = log.filter(c("direction") == "in").group_by("id_number").agg(log_entry=c("date").max())
+    exits = (log.filter(c("direction") == "out").join(entries, on="id_number", how="left")
+             .filter(c("log_entry").is_null() | (c("date") >= c("log_entry")))
+             .group_by("id_number").agg(log_exit=c("date").min()))
+    intervals = pl.concat([entries.select("id_number"), exits.select("id_number")]).unique().join(
+        entries, on="id_number", how="left").join(exits, on="id_number", how="left").with_columns(has_log=pl.lit(True))
     roster = (
         t.roster.sort("__row__").unique("id_number", keep="first", maintain_order=True)
         .select("id_number", r_name=c("name"), bank_card=c("bank_card"), ssc_number=c("ssc_number"),
                 entry_date=c("entry_date"), exit_date=c("exit_date"))
+        .join(intervals, on="id_number", how="left")
+        .with_columns(
+            entry_date=pl.when(c("has_log").fill_null(False)).then(c("log_entry")).otherwise(c("entry_date")),
+            exit_date=pl.when(c("has_log").fill_null(False)).then(c("log_exit")).otherwise(c("exit_date")),
+        )
+        .with_columns(on_site=pl.when(c("has_log").fill_null(False))
+                      .then(c("entry_date").is_not_null() & (c("entry_date") <= end)
+                            & (c("exit_date").is_null() | (c("exit_date") >= start)))
+                      .otherwise((c("entry_date").is_null() | (c("entry_date") <= end))
+                                 & (c("exit_date").is_null() | (c("exit_date") >= start))))
+        .drop("log_entry", "log_exit", "has_log")
+    )
+    # The period's payroll (工资表): what the contractor owes each worker.
+    payroll = (
+        t.payroll.filter(c("id_number").is_not_null() & (c("period").is_null() | (c("period") == period)))
+        .group_by("id_number")
+        .agg(payroll_gross_fen=c("gross_fen").sum(), payroll_net_fen=c("net_fen").sum(),
+             payroll_has_gross=c("gross_fen").is_not_null().any(),
+             payroll_days=pl.when(c("days").is_not_null().any()).then(c("days").sum()),
+             y_name=c("name").drop_nulls().first())
+        .with_columns(on_payroll=pl.lit(True))
     )
     days = t.attendance.filter(c("date").is_not_null()).select("id_number", "date", a_name=c("name")).unique(
         ["id_number", "date"], keep="first", maintain_order=True)
@@ -140,15 +176,22 @@ def prepare(t: PeriodTables, period: str, dedicated_account: str | None, today: 
         paid_own_on_time_fen=c("amount_fen").filter(c("own") & ~c("late")).sum(),
     )
 
-    ids = pl.concat([att.select("id_number"), paid.select("id_number")]).unique(maintain_order=True)
+    # W = A ∪ P; workers only on the payroll are kept too (for the payroll rules), outside W.
+    ids = pl.concat([att.select("id_number"), paid.select("id_number"), payroll.select("id_number")]).unique(
+        maintain_order=True)
     workers = (
         ids.join(att, on="id_number", how="left")
         .join(paid, on="id_number", how="left")
         .join(roster, on="id_number", how="left")
         .join(per_contract, on="id_number", how="left")
         .join(pay_day, on="id_number", how="left")
+        .join(payroll, on="id_number", how="left")
         .with_columns(
-            name=pl.coalesce(c("r_name"), c("a_name"), c("p_name")),
+            name=pl.coalesce(c("r_name"), c("a_name"), c("p_name"), c("y_name")),
+            on_payroll=c("on_payroll").fill_null(False),
+            on_site=c("on_site").fill_null(False),
+            payroll_table=pl.lit(t.payroll.height > 0),
+            attendance_table=pl.lit(t.attendance.height > 0),
             on_roster=c("r_name").is_not_null(),
             days=c("days").fill_null(0),
             uncovered_days=c("uncovered_days").fill_null(0),
@@ -164,8 +207,13 @@ def prepare(t: PeriodTables, period: str, dedicated_account: str | None, today: 
         )
         .with_columns(
             overdue=c("_today") > c("deadline"),
+            # Arrears: the contract's expected pay, else what the payroll says is owed (gross).
             shortfall_fen=pl.when(c("has_expected") & (c("days") > 0))
-            .then(pl.max_horizontal(pl.lit(0), c("expected_fen") - c("paid_own_fen"))).otherwise(0),
+            .then(pl.max_horizontal(pl.lit(0), c("expected_fen") - c("paid_own_fen")))
+            .when(c("on_payroll") & (c("days") > 0))
+            .then(pl.max_horizontal(pl.lit(0), pl.coalesce(c("payroll_gross_fen"), c("payroll_net_fen"))
+                                    - c("paid_own_fen")))
+            .otherwise(0),
         )
     )
     return Prepared(workers, pay)
@@ -184,9 +232,12 @@ def id_keys(ids: pl.Series) -> pl.Series:
 
 
 def worker_days(t: PeriodTables) -> pl.DataFrame:
-    """(id_key, day) of every worker-day of the period: what the index keeps of attendance."""
+    """(id_key, days) per worker of the period, the days present as bits (bit d-1 for day d):
+    what the index keeps of attendance."""
     days = t.attendance.select("id_number", "date").drop_nulls().unique()
-    return days.select(id_key=id_keys(days.get_column("id_number")), day=c("date").cast(pl.String)).sort("id_key", "day")
+    bits = pl.lit(1, pl.Int64) * pl.lit(2, pl.Int64).pow(c("date").dt.day().cast(pl.Int64) - 1)
+    return (days.with_columns(id_key=id_keys(days.get_column("id_number")), bit=bits)
+            .group_by("id_key").agg(days=c("bit").sum()).sort("id_key"))
 
 
 OVERLAP_SCHEMA = {"id_number": pl.String, "date": pl.Date, "name": pl.String, "what": pl.String, "other": pl.String,
@@ -195,15 +246,16 @@ OVERLAP_SCHEMA = {"id_number": pl.String, "date": pl.Date, "name": pl.String, "w
 
 def overlaps(mine: PeriodTables, period: str, days_elsewhere: pl.DataFrame, paid_elsewhere: pl.DataFrame) -> pl.DataFrame:
     """Workers present on the same day, or paid for the same period, here and on another
-    project, from the index's hits: ``days_elsewhere`` (other, id_key, day) and
-    ``paid_elsewhere`` (other, id_key)."""
+    project, from the index's hits: ``days_elsewhere`` (other, id_key, shared days as bits)
+    and ``paid_elsewhere`` (other, id_key). The finding names the first shared day."""
     people = pl.concat([mine.attendance.select("id_number", "name"), mine.payments.select("id_number", "name")]).unique(
         "id_number", keep="first", maintain_order=True)
     people = people.with_columns(id_key=id_keys(people.get_column("id_number")))
     frames = []
     if days_elsewhere.height:
+        first = pl.lit(f"{period}-01").str.to_date() + pl.duration(days=c("shared").bitwise_trailing_zeros())
         frames.append(days_elsewhere.join(people, on="id_key").select(
-            "id_number", date=c("day").str.to_date(), name="name", what=pl.lit("attendance"), other="other",
+            "id_number", date=first, name="name", what=pl.lit("attendance"), other="other",
             period=pl.lit(None, pl.String)))
     if paid_elsewhere.height:
         frames.append(paid_elsewhere.join(people, on="id_key").select(

@@ -8,13 +8,22 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import polars as pl
 
 from sitereg.validate import checks as ck
-from sitereg.validate.columns import SCHEMAS, HeaderMap, column, map_headers
-from sitereg.validate.readers import Table
+from sitereg.validate.columns import (
+    SCHEMAS,
+    HeaderMap,
+    column,
+    detect_kind,
+    map_headers,
+    match_score,
+    nearest_header,
+    normalise_header,
+)
+from sitereg.validate.readers import ROW, Table
 from sitereg.validate.rules import DATE_COLUMNS, RULES, Rule
 
 c = pl.col
@@ -23,13 +32,15 @@ FINDING_SCHEMA = {
     "rule": pl.String, "row": pl.Int64, "column": pl.String, "value": pl.String,
     "worker": pl.String, "args": pl.String,
 }
+KIND_LABELS = {"roster": "花名册", "contracts": "劳动合同", "attendance": "考勤表", "payroll": "工资表",
+               "payments": "工资发放记录（银行）", "entry_exit": "进退场记录"}
 
 # Typed columns of each kind's table, in order; amounts are integer fen.
 TABLE_SCHEMAS: dict[str, dict[str, pl.DataType]] = {
     "roster": {"id_number": pl.String, "name": pl.String, "gender": pl.String, "phone": pl.String,
                "employer_credit_code": pl.String, "employer_name": pl.String, "team": pl.String,
                "job_type": pl.String, "entry_date": pl.Date, "exit_date": pl.Date, "bank_card": pl.String,
-               "bank_name": pl.String, "ssc_number": pl.String},
+               "bank_name": pl.String, "ssc_number": pl.String, "worker_no": pl.String},
     "contracts": {"id_number": pl.String, "name": pl.String, "contract_no": pl.String,
                   "employer_credit_code": pl.String, "start_date": pl.Date, "end_date": pl.Date,
                   "wage_basis": pl.String, "wage_rate_fen": pl.Int64, "pay_day": pl.Int64, "signed_date": pl.Date},
@@ -37,7 +48,13 @@ TABLE_SCHEMAS: dict[str, dict[str, pl.DataType]] = {
     "payments": {"id_number": pl.String, "name": pl.String, "period": pl.String, "amount_fen": pl.Int64,
                  "paid_at": pl.Date, "payer_account": pl.String, "payee_account": pl.String,
                  "payee_name": pl.String, "channel": pl.String, "bank_txn_id": pl.String},
+    "payroll": {"id_number": pl.String, "name": pl.String, "worker_no": pl.String, "period": pl.String,
+                "days": pl.Float64, "hours": pl.Float64, "gross_fen": pl.Int64, "deductions_fen": pl.Int64,
+                "net_fen": pl.Int64, "paid_at": pl.Date, "bank_card": pl.String, "payer_account": pl.String},
+    "entry_exit": {"id_number": pl.String, "name": pl.String, "date": pl.Date, "direction": pl.String},
 }
+# Money columns: a numeric cell is read as its number format shows it (two decimals).
+MONEY = ("amount", "wage_rate", "gross", "deductions", "net", "unit_rate")
 
 # Cleaned as codes (inner spaces and dashes dropped, upper-cased). Not bank_txn_id: a bank's
 # transaction ids are compared exactly as the bank wrote them.
@@ -50,6 +67,14 @@ _GENDER = {"男": "男", "女": "女", "m": "男", "f": "女", "male": "男", "f
 _BASIS = {"日薪": "daily", "daily": "daily", "按日": "daily", "日工资": "daily", "计日": "daily",
           "月薪": "monthly", "monthly": "monthly", "按月": "monthly", "月工资": "monthly", "计月": "monthly",
           "计件": "piece", "piece": "piece", "按件": "piece", "包工": "piece"}
+_ID_TYPES = {"1": "card", "居民身份证": "card", "身份证": "card", "二代身份证": "card", "中华人民共和国居民身份证": "card",
+             "外国人永久居留身份证": "foreign", "外国人永久居留证": "foreign", "永久居留身份证": "foreign"}
+_DIRECTION = {"进场": "in", "入场": "in", "进": "in", "入": "in", "in": "in", "进入": "in", "上班": "in",
+              "退场": "out", "出场": "out", "离场": "out", "出": "out", "退": "out", "out": "out", "离开": "out", "下班": "out"}
+_UNIT_BASIS = {"天": "daily", "日": "daily", "工日": "daily", "元/天": "daily", "元/日": "daily", "day": "daily",
+               "月": "monthly", "元/月": "monthly", "month": "monthly"}
+_CLOCK_RANGE = r"^\d{1,2}[:：]\d{2}\s*[-~～—至]+\s*\d{1,2}[:：]\d{2}$"
+_CLOCK_ANOMALY = r"异常|^[?？]|[?？]$|^\d{1,2}[:：]\d{2}\s*[-~～—至]+\s*$|^\s*[-~～—至]+\s*\d{1,2}[:：]\d{2}$"
 _CHANNEL = {"银行卡": "bank_card", "bank_card": "bank_card", "银行": "bank_card", "工资卡": "bank_card",
             "bankcard": "bank_card", "社保卡": "ssc", "ssc": "ssc", "社会保障卡": "ssc"}
 
@@ -62,6 +87,7 @@ class Context:
     age_limit_women: int = 50
     job_types: dict[str, str] | None = None  # code or name -> code
     fill_period: bool = True  # a wage sheet without a period column belongs to the upload's period
+    roster: pl.DataFrame | None = None  # the project's current roster: resolves workers named by card or 人员编号
 
 
 @dataclass(frozen=True)
@@ -93,26 +119,105 @@ def _period_bounds(period: str) -> tuple[dt.date, dt.date]:
 
 
 def validate_file(table: Table, kind: str, ctx: Context) -> FileResult:
+    """Validate every sheet of the file whose header fits the kind (one per 班组 is common);
+    sheets that fit no kind (填写说明, 汇总, 代码表) are skipped. With none fitting, the first
+    sheet is validated and says what is missing."""
+    sheets = table.sheets()
+    fitting = [t for t in sheets if not map_headers(kind, t.headers).missing] if len(sheets) > 1 else sheets
+    if not fitting:
+        fitting = [max(sheets, key=lambda t: match_score(kind, t.headers))]
+    results = [_validate_sheet(t, kind, ctx) for t in fitting]
+    if len(results) == 1:
+        r = results[0]
+        return FileResult(r.rows, r.findings.drop("sheet"), r.rows_total, r.rows_rejected, r.header_map)
+    # Several sheets: each finding names its sheet (rows repeat from sheet to sheet).
+    rows = pl.concat([r.rows for r in results], how="vertical_relaxed")
+    found = pl.concat([r.findings for r in results], how="vertical_relaxed")
+    return FileResult(rows, found, sum(r.rows_total for r in results), sum(r.rows_rejected for r in results),
+                      results[0].header_map)
+
+
+# Lines under a table that are not workers: totals, and the signature block.
+_TOTALS = r"^\s*(合\s*计|小\s*计|总\s*计|本页小计|本页合计|本月合计|累计)"
+_SIGNATURE = r"^\s*(制表人?|填表人|填报人|审核人?|复核人?|负责人|项目负责人|项目经理|劳资员|劳资专管员|经办人|班组长签字|签字|盖章|日期|单位盖章|第\s*\d+\s*页)\s*[:：（(]?"
+_FILE_MONTH = r"(\d{4})\s*年\s*(\d{1,2})\s*月"
+
+
+def _footer_mask(table: Table) -> pl.Series:
+    """Rows whose first text is 合计/小计/总计…, or a signature line (制表人：… 审核人：…)."""
+    cols = [h for h in table.headers]
+    if not cols or table.frame.height == 0:
+        return pl.Series("f", [False] * table.frame.height, dtype=pl.Boolean)
+    first = pl.coalesce([ck.clean_text(c(h).cast(pl.String)) for h in cols])
+    sign = pl.any_horizontal([ck.clean_text(c(h).cast(pl.String)).str.contains(_SIGNATURE).fill_null(False)
+                              for h in cols])
+    return table.frame.select((first.str.contains(_TOTALS).fill_null(False) | sign).alias("f")).to_series()
+
+
+def _file_month(table: Table) -> str | None:
+    """The month written in the sheet's title (2026年10月考勤表), as YYYY-MM."""
+    import re
+
+    m = re.search(_FILE_MONTH, table.title or "") or (re.search(_FILE_MONTH, table.sheet or "") if table.sheet else None)
+    if m and 1 <= int(m.group(2)) <= 12:
+        return f"{int(m.group(1)):04d}-{int(m.group(2)):02d}"
+    return None
+
+
+def _refused(table: Table, kind: str, hm: HeaderMap, found: list[pl.DataFrame], rows_total: int) -> FileResult:
+    rows = pl.DataFrame(schema={**TABLE_SCHEMAS[kind], "__row__": pl.Int64})
+    return FileResult(rows, _with_sheet(pl.concat(found), table), rows_total, rows_total, hm)
+
+
+def _with_sheet(findings: pl.DataFrame, table: Table) -> pl.DataFrame:
+    return findings.with_columns(sheet=pl.lit(table.sheet, pl.String))
+
+
+def _validate_sheet(table: Table, kind: str, ctx: Context) -> FileResult:
     hm = map_headers(kind, table.headers)
-    if kind == "payments" and "period" in hm.missing and ctx.fill_period:
+    if kind in ("payments", "payroll") and "period" not in hm.columns and ctx.fill_period:
         # A month's wage sheet often has no 工资所属期 column: the upload's period is its period.
-        hm = HeaderMap(hm.columns, hm.days, hm.unknown, tuple(m for m in hm.missing if m != "period"))
-        table = Table(frame=table.frame.with_columns(pl.lit(ctx.period).alias("__period__")),
-                      headers=[*table.headers, "__period__"], header_row=table.header_row, numeric=table.numeric,
-                      sheet=table.sheet, encoding=table.encoding)
+        hm = HeaderMap(hm.columns, hm.days, hm.unknown, tuple(m for m in hm.missing if m != "period"), hm.not_stored)
+        table = replace(table, frame=table.frame.with_columns(pl.lit(ctx.period).alias("__period__")),
+                        headers=[*table.headers, "__period__"])
         hm.columns["period"] = "__period__"
     found = [file_finding("COLUMN_UNKNOWN", column=h) for h in hm.unknown]
+    if hm.not_stored:
+        found.append(file_finding("COLUMNS_NOT_STORED", args={"columns": "、".join(hm.not_stored), "n": len(hm.not_stored)}))
+    # Totals and the signature block under the table are not workers.
+    footer = _footer_mask(table)
+    if footer.any():
+        found.append(file_finding("FOOTER_ROWS_SKIPPED", args={
+            "n": int(footer.sum()), "rows": ", ".join(str(r) for r in table.frame.get_column(ROW).filter(footer).head(10))}))
+        table = replace(table, frame=table.frame.filter(~footer),
+                        numeric={h: m.filter(~footer) for h, m in table.numeric.items()})
     if hm.missing:
-        # Every row lacks a required field: one finding per column instead of one per cell.
+        # Every row lacks a required field: one finding per column instead of one per cell,
+        # saying what the file looks like and the closest header it has.
+        looks = detect_kind(table.headers)
+        if looks is not None and looks != kind:
+            found.append(file_finding("KIND_MISMATCH", args={"looks": KIND_LABELS[looks], "kind": KIND_LABELS[kind],
+                                                              "looks_en": looks, "kind_en": kind}))
         for name in hm.missing:
-            found.append(file_finding("COLUMN_MISSING", args={"name": name, "label": column(kind, name).label}))
-        rows = pl.DataFrame(schema={**TABLE_SCHEMAS[kind], "__row__": pl.Int64})
-        return FileResult(rows, pl.concat(found), table.frame.height, table.frame.height, hm)
+            near = nearest_header(kind, name, [h for h in table.headers if h not in hm.columns.values()])
+            found.append(file_finding("COLUMN_MISSING", args={
+                "name": name, "label": column(kind, name).label, "nearest": near or "-",
+                "looks": KIND_LABELS.get(looks or "", "-")}))
+        return _refused(table, kind, hm, found, table.frame.height)
+    month = _file_month(table)
+    if month is not None and month != ctx.period:
+        found.append(file_finding("PERIOD_MISMATCH", column=None, args={"month": month, "period": ctx.period}))
+        return _refused(table, kind, hm, found, table.frame.height)
 
     frame = _canonical(table, kind, hm)
     wide = kind == "attendance" and bool(hm.days)
     rows_total = table.frame.height
     if wide:
+        months = {m for m in (_header_month(h) for h in hm.days.values()) if m is not None}
+        if months and int(ctx.period[5:7]) not in months:
+            found.append(file_finding("PERIOD_MISMATCH", args={"month": f"{ctx.period[:4]}-{min(months):02d}",
+                                                               "period": ctx.period}))
+            return _refused(table, kind, hm, found, rows_total)
         # Sheets often carry a weekday line (一 二 三 … or 星期一) under the day numbers: it is
         # part of the header, not a worker.
         day_cols = [f"__day{d}" for d in hm.days]
@@ -125,6 +230,11 @@ def validate_file(table: Table, kind: str, ctx: Context) -> FileResult:
         frame = frame.filter(~header_line)
         rows_total -= before - frame.height
         frame = _melt_days(frame, hm, ctx.period)
+    if kind == "attendance" and "punch_time" in frame.columns and "date" not in frame.columns:
+        frame = frame.with_columns(date=c("punch_time").str.replace(r"[ T]\d{1,2}:\d{2}(:\d{2})?(\.\d+)?$", ""))
+        hm.columns["date"] = hm.columns["punch_time"]
+    if kind in ("attendance", "entry_exit", "payroll"):
+        frame = _resolve_workers(frame, kind, ctx.roster)
     frame = frame.with_row_index("__rid__")
     prepared = _prepare(frame.lazy(), kind, ctx, wide).collect()
 
@@ -133,8 +243,14 @@ def validate_file(table: Table, kind: str, ctx: Context) -> FileResult:
     rejected_rids = rejecting.get_column("__rid__").unique()
 
     kept = prepared.filter(~c("__rid__").is_in(rejected_rids.implode()))
+    if kind == "payroll" and "_period" in kept.columns:
+        kept = kept.with_columns(_period=c("_period").fill_null(ctx.period))
     if wide:
         kept = kept.filter(~c("_absent_all"))
+    if kind == "attendance":
+        kept = kept.filter(~c("_absent_day"))  # zero hours, or no clock times: absent, in every shape
+    if kind == "payments" and "_failed" in kept.columns:
+        kept = kept.filter(~c("_failed"))
     rows = _table_rows(kept, kind)
 
     # A row counts as rejected only when none of its records was kept (wide attendance: a bad
@@ -142,7 +258,74 @@ def validate_file(table: Table, kind: str, ctx: Context) -> FileResult:
     all_rows = prepared.select("__row__").unique()
     kept_rows = prepared.filter(~c("__rid__").is_in(rejected_rids.implode())).select("__row__").unique()
     rows_rejected = all_rows.height - kept_rows.height
-    return FileResult(rows, findings, rows_total, rows_rejected, hm)
+    if rows_total and kept_rows.height == 0 and _all_outside(prepared, kind):
+        # Every date lies outside the period: this is another month's file.
+        findings = pl.concat([findings, file_finding("PERIOD_MISMATCH", args={
+            "month": _common_month(prepared, kind) or "-", "period": ctx.period})])
+    return FileResult(rows, _with_sheet(findings, table), rows_total, rows_rejected, hm)
+
+
+def _header_month(header: str) -> int | None:
+    import re
+
+    m = re.match(r"^\s*(?:\d{4}[-/.年])?(\d{1,2})(?:月|[-/])\d{1,2}", header)
+    return int(m.group(1)) if m and 1 <= int(m.group(1)) <= 12 else None
+
+
+def _all_outside(prepared: pl.DataFrame, kind: str) -> bool:
+    if kind == "attendance" and "_out_of_period" in prepared.columns:
+        return bool(prepared.get_column("_out_of_period").fill_null(False).all())
+    if kind in ("payments", "payroll") and "_period" in prepared.columns:
+        p = prepared.get_column("_period")
+        return p.null_count() < p.len() and bool((p.drop_nulls() != prepared.get_column("_upload_period")[0]).all())
+    return False
+
+
+def _common_month(prepared: pl.DataFrame, kind: str) -> str | None:
+    if kind == "attendance" and "_date" in prepared.columns:
+        d = prepared.get_column("_date").drop_nulls()
+        if d.len():
+            return d.dt.strftime("%Y-%m").mode().first()
+        raw = prepared.get_column("date").drop_nulls() if "date" in prepared.columns else None
+        if raw is not None and raw.len():
+            return pl.select(ck.parse_date(pl.lit(raw))).to_series().dt.strftime("%Y-%m").drop_nulls().mode().first()
+        return None
+    if "_period" in prepared.columns:
+        p = prepared.get_column("_period").drop_nulls()
+        return p.mode().first() if p.len() else None
+    return None
+
+
+def _resolve_workers(frame: pl.DataFrame, kind: str, roster: pl.DataFrame | None) -> pl.DataFrame:
+    """Rows without an ID take it from the roster: by 人员编号, or by bank card and name, when
+    exactly one rostered worker matches (else WORKER_UNRESOLVED)."""
+    if "id_number" not in frame.columns:
+        frame = frame.with_columns(id_number=pl.lit(None, pl.String))
+    frame = frame.with_columns(_resolved=pl.lit(False), _unresolved=pl.lit(False))
+    needs = c("id_number").is_null()
+    keys = [k for k in ("worker_no", "bank_card") if k in frame.columns]
+    if not keys:
+        return frame
+    if roster is None or roster.height == 0:
+        return frame.with_columns(_unresolved=needs & pl.any_horizontal(c(k).is_not_null() for k in keys))
+    found = pl.lit(None, pl.String)
+    for key in keys:
+        if key not in roster.columns:
+            continue
+        pairs = roster.select(c(key).alias(key), id_=c("id_number"), r_name_=c("name")).drop_nulls(key)
+        unique = pairs.group_by(key).agg(c("id_").n_unique().alias("n"), c("id_").first(), c("r_name_").first()) \
+            .filter(c("n") == 1).drop("n").rename({"id_": f"_id_by_{key}", "r_name_": f"_nm_by_{key}"})
+        frame = frame.join(unique, on=key, how="left", maintain_order="left", nulls_equal=False)
+        hit = c(f"_id_by_{key}")
+        if key == "bank_card" and "name" in frame.columns:
+            hit = pl.when(c(f"_nm_by_{key}") == c("name")).then(hit)  # a card resolves only with the worker's own name
+        found = pl.coalesce(found, hit)
+    frame = frame.with_columns(_found_id=found).with_columns(
+        _resolved=needs & c("_found_id").is_not_null(),
+        _unresolved=needs & c("_found_id").is_null() & pl.any_horizontal(c(k).is_not_null() for k in keys),
+        id_number=pl.coalesce(c("id_number"), c("_found_id")),
+    )
+    return frame.drop([col for col in frame.columns if col.startswith(("_id_by_", "_nm_by_"))] + ["_found_id"])
 
 
 def _canonical(table: Table, kind: str, hm: HeaderMap) -> pl.DataFrame:
@@ -156,6 +339,13 @@ def _canonical(table: Table, kind: str, hm: HeaderMap) -> pl.DataFrame:
     frame = frame.with_columns(
         numeric.alias("_num_id") if numeric is not None else pl.lit(False).alias("_num_id")
     )
+    for name in MONEY:
+        mask = table.numeric.get(hm.columns.get(name, ""))
+        if mask is not None:  # 3333.3333… in a cell formatted 0.00 is 3333.33 to the clerk
+            frame = frame.with_columns(pl.when(pl.lit(mask)).then(
+                c(name).cast(pl.Float64, strict=False).round(2).cast(pl.String)).otherwise(c(name)).alias(name))
+    basis = hm.columns.get("wage_basis")
+    frame = frame.with_columns(_basis_unit=pl.lit(basis is not None and normalise_header(basis) == "计量单位"))
     for day, header in hm.days.items():
         frame = frame.with_columns(ck.clean_text(table.frame.get_column(header).cast(pl.String)).alias(f"__day{day}"))
     return frame
@@ -173,15 +363,20 @@ def _melt_days(frame: pl.DataFrame, hm: HeaderMap, period: str) -> pl.DataFrame:
     long = long.with_columns(c("_day").str.slice(5).cast(pl.Int64))
     mark = c("hours")
     number = ck.parse_number(mark)
+    clock = mark.str.contains(_CLOCK_RANGE).fill_null(False)
+    anomaly = mark.str.contains(_CLOCK_ANOMALY).fill_null(False) & ~clock
     long = long.with_columns(
         _absent=mark.is_null() | mark.is_in(_ABSENT) | (number == 0).fill_null(False),
-        _present_mark=mark.is_in(_PRESENT),
+        _present_mark=mark.is_in(_PRESENT) | anomaly,
+        _anomaly=anomaly,
+        _clock_hours=pl.when(clock).then(ck.clock_span_hours(mark)),
         _hdr_date=c("_day").replace_strict(hm.days, return_dtype=pl.String),
         date=pl.lit(period) + "-" + c("_day").cast(pl.String).str.zfill(2),
     )
     long = long.with_columns(
         _hdr_hours=c("_hdr_date"),
-        hours=pl.when(c("_present_mark")).then(None).otherwise(mark),
+        hours=pl.when(c("_present_mark")).then(None).when(c("_clock_hours").is_not_null())
+        .then(c("_clock_hours").cast(pl.String)).otherwise(mark),
         _mark=mark,
     )
     marked = long.filter(~c("_absent"))
@@ -189,7 +384,8 @@ def _melt_days(frame: pl.DataFrame, hm: HeaderMap, period: str) -> pl.DataFrame:
     placeholders = (
         frame.select(index).join(blank.select("__row__"), on="__row__", how="semi")
         .with_columns(_day=pl.lit(None, pl.Int64), hours=pl.lit(None, pl.String), _absent=pl.lit(True),
-                      _present_mark=pl.lit(False), _hdr_date=pl.lit(None, pl.String), date=pl.lit(None, pl.String),
+                      _present_mark=pl.lit(False), _anomaly=pl.lit(False), _clock_hours=pl.lit(None, pl.Float64),
+                      _hdr_date=pl.lit(None, pl.String), date=pl.lit(None, pl.String),
                       _hdr_hours=pl.lit(None, pl.String), _mark=pl.lit(None, pl.String))
     )
     out = pl.concat([marked, placeholders], how="diagonal_relaxed").sort("__row__", "_day", nulls_last=True)
@@ -210,8 +406,19 @@ def _prepare(lf: pl.LazyFrame, kind: str, ctx: Context, wide: bool) -> pl.LazyFr
             lf = _by_value(lf, col, {f"_{col}": ck.parse_date})
     if "employer_credit_code" in names:  # a roster names a handful of employers
         lf = _by_value(lf, "employer_credit_code", {"_credit_ok": ck.credit_code_valid})
+    # 证件类型: GB 11643 applies to 居民身份证 (and where the column is absent) and to the 2023
+    # 外国人永久居留身份证 (18 characters beginning with 9, same checksum); other documents are
+    # checked for their own shape only.
+    doc = (c("id_type").str.replace(r"^0+", "").replace_strict(_ID_TYPES, default="other")
+           if "id_type" in names else pl.lit("card"))
+    lf = lf.with_columns(_id_doc=pl.when(doc.is_null()).then(pl.lit("card")).otherwise(doc))
+    other_status = pl.when(id_.str.contains(r"^[A-Z0-9]{5,20}$")).then(None).otherwise(pl.lit("ID_FORMAT"))
+    foreign_status = (pl.when(~id_.str.contains(r"^9\d{16}[\dX]$")).then(pl.lit("ID_FORMAT"))
+                      .when(ck.id_check_char(id_) != id_.str.slice(17, 1)).then(pl.lit("ID_CHECKSUM")))
     lf = lf.with_columns(
         _id_status=(pl.when(id_.is_null()).then(None).when(c("_num_id")).then(pl.lit("ID_EXCEL_PRECISION"))
+                    .when(c("_id_doc") == "other").then(other_status)
+                    .when(c("_id_doc") == "foreign").then(foreign_status)
                     .otherwise(c("_id_text_status")) if "id_number" in names else pl.lit(None, pl.String)),
         _today=pl.lit(ctx.today),
         _upload_period=pl.lit(ctx.period),
@@ -232,24 +439,56 @@ def _prepare(lf: pl.LazyFrame, kind: str, ctx: Context, wide: bool) -> pl.LazyFr
         lf = lf.with_columns(
             _dup=c("_valid_id") & ~id_.is_first_distinct(),
             _first_row=c("__row__").first().over(id_),
-            _id_gender=ck.id_gender(id_),
+            _id_gender=pl.when(c("_id_doc") != "other").then(ck.id_gender(id_)),
             _gender=(c("gender").str.to_lowercase().replace_strict(_GENDER, default=None)
                      if "gender" in names else pl.lit(None, pl.String)),
             _age=pl.when(c("_valid_id")).then((ymd(ref) - ymd(birth)) // 10000),
             _job=(c("job_type").replace_strict(jobs, default=None) if "job_type" in names else pl.lit(None, pl.String)),
         ).with_columns(
-            _age_limit=pl.when(c("_id_gender") == "男").then(ctx.age_limit_men).otherwise(ctx.age_limit_women),
+            _age_limit=pl.when(pl.coalesce(c("_id_gender"), c("_gender")) == "男").then(ctx.age_limit_men)
+            .otherwise(ctx.age_limit_women),
         )
     elif kind == "contracts":
         lf = lf.with_columns(
-            _wage_basis=c("wage_basis").str.to_lowercase().replace_strict(_BASIS, default=None),
+            # 计量单位 (template 05): 天 / 日 daily, 月 monthly, any other unit (平方米, 吨, 件) piece work.
+            _wage_basis=pl.when(c("_basis_unit") & c("wage_basis").is_not_null())
+            .then(c("wage_basis").str.to_lowercase().replace_strict(_UNIT_BASIS, default="piece"))
+            .otherwise(c("wage_basis").str.to_lowercase().replace_strict(_BASIS, default=None)),
             _wage_rate=ck.parse_fen(c("wage_rate")) if "wage_rate" in names else pl.lit(None, pl.Int64),
-            _pay_day=c("pay_day").str.replace(r"(号|日)$", "").cast(pl.Int64, strict=False),
+            _pay_day=(c("pay_day").str.replace(r"(号|日)$", "").cast(pl.Int64, strict=False) if "pay_day" in names
+                      else pl.lit(None, pl.Int64)),
         ).with_columns(_pay_day=pl.when(c("_pay_day").is_between(1, 31)).then(c("_pay_day")))
     elif kind == "attendance":
         hours = ck.parse_number(c("hours")) if "hours" in names else pl.lit(None, pl.Float64)
         raw_hours = c("hours") if "hours" in names else pl.lit(None, pl.String)
-        lf = lf.with_columns(_hours=hours).with_columns(
+        absent = (hours == 0).fill_null(False)
+        unpaired = pl.lit(False)
+        if "clock_in" in names or "clock_out" in names:
+            # 上班打卡时间 / 下班打卡时间: hours from the times; neither time = absent.
+            cin = ck.clock_minutes(c("clock_in")) if "clock_in" in names else pl.lit(None, pl.Int64)
+            cout = ck.clock_minutes(c("clock_out")) if "clock_out" in names else pl.lit(None, pl.Int64)
+            span = ((cout - cin + 1440) % 1440) / 60
+            hours = pl.coalesce(hours, span)
+            absent = absent | (raw_hours.is_null() & cin.is_null() & cout.is_null())
+        if "punch_time" in names:
+            # Gate punches: one row per punch; the worker-day is present, hours run from the
+            # first entry to the last exit; the day's other punches are folded into its first.
+            at = ck.parse_datetime(c("punch_time"))
+            way = (c("direction").str.to_lowercase().replace_strict(_DIRECTION, default=None) if "direction" in names
+                   else pl.lit(None, pl.String))
+            day = [id_, c("_date")]
+            first_in = at.filter(way == "in").min().over(day)
+            last_out = at.filter(way == "out").max().over(day)
+            lf = lf.with_columns(_at=at, _way=way)
+            hours = ((last_out - first_in).dt.total_minutes() / 60).clip(lower_bound=0)
+            first = c("__rid__") == c("__rid__").min().over(day)
+            n_in, n_out = (way == "in").sum().over(day), (way == "out").sum().over(day)
+            unpaired = ((first & id_.is_not_null() & c("_date").is_not_null() & ((n_in == 0) ^ (n_out == 0)))
+                        if "direction" in names
+                        else pl.lit(False))
+            absent = ~first
+            raw_hours = pl.lit(None, pl.String)
+        lf = lf.with_columns(_hours=hours, _absent_day=absent, _unpaired=unpaired).with_columns(
             _bad_hours=raw_hours.is_not_null() & (c("_hours").is_null() | ~c("_hours").is_between(0, 24)),
             _out_of_period=c("date").is_not_null() & (c("_date").is_null() | ~c("_date").is_between(start, end))
             if wide else c("_date").is_not_null() & ~c("_date").is_between(start, end),
@@ -267,9 +506,30 @@ def _prepare(lf: pl.LazyFrame, kind: str, ctx: Context, wide: bool) -> pl.LazyFr
             _amount=ck.parse_fen(c("amount")),
             _period=ck.parse_period(c("period")),
             _channel=c("channel").str.to_lowercase().replace_strict(_CHANNEL, default=None),
+            # A bank's result file: a failed row (失败, 退回…) is not a payment and is not stored.
+            _failed=(c("status").str.contains("失败|退回|退票|不成功|拒绝|冲正|fail").fill_null(False)
+                     if "status" in names else pl.lit(False)),
             _txn_dup=txn.is_not_null() & ~txn.is_first_distinct(),
             _txn_first_row=c("__row__").first().over(txn),
         )
+    elif kind == "payroll":
+        money_cols = {f"_{m}": (ck.parse_fen(c(m)) if m in names else pl.lit(None, pl.Int64))
+                      for m in ("gross", "deductions", "net", "unit_rate")}
+        lf = lf.with_columns(
+            **money_cols,
+            _period=ck.parse_period(c("period")) if "period" in names else pl.lit(ctx.period),
+            _days=ck.parse_number(c("days")) if "days" in names else pl.lit(None, pl.Float64),
+            _hours=ck.parse_number(c("hours")) if "hours" in names else pl.lit(None, pl.Float64),
+        ).with_columns(
+            _arith_bad=(c("_gross").is_not_null() & c("_net").is_not_null()
+                        & (c("_gross") - c("_deductions").fill_null(0) != c("_net"))),
+            _deduction_high=(c("_deductions") > c("_gross") * 0.2).fill_null(False),
+        )
+    elif kind == "entry_exit":
+        lf = lf.with_columns(_direction=c("direction").str.to_lowercase().replace_strict(_DIRECTION, default=None))
+        first_entry = c("_date").filter(c("_direction") == "in").min().over(id_)
+        lf = lf.with_columns(_exit_alone=(c("_direction") == "out") & c("_date").is_not_null()
+                             & (first_entry.is_null() | (first_entry > c("_date"))).fill_null(True))
     if wide:
         # In wide form the date is built from the day column, so only a day beyond the
         # month's end can be wrong; that is an out-of-period day, not a typing error.
@@ -296,6 +556,12 @@ def _targets(rule: Rule, kind: str, names: set[str], wide: bool) -> list[str]:
 def _check(rule: Rule, col: str, names: set[str]) -> pl.Expr:
     if rule.code == "VALUE_MISSING" and col == "bank_card" and "ssc_number" in names:
         return c("bank_card").is_null() & c("ssc_number").is_null()
+    if rule.code == "VALUE_MISSING" and col == "id_number" and "_unresolved" in names:
+        return c("id_number").is_null() & ~c("_unresolved")
+    if rule.code == "CLOCK_ANOMALY" and "_anomaly" not in names:
+        return pl.lit(False)
+    if rule.code in ("PUNCH_UNPAIRED",) and "_unpaired" not in names:
+        return pl.lit(False)
     return rule.check(col)  # type: ignore[misc]
 
 
@@ -349,9 +615,11 @@ def _table_rows(kept: pl.DataFrame, kind: str) -> pl.DataFrame:
             src = c("_wage_rate") if "_wage_rate" in names else None
         elif col == "amount_fen":
             src = c("_amount")
-        elif kind == "attendance" and col == "hours":
-            src = c("_hours")
-        elif col in ("gender", "job_type", "wage_basis", "pay_day", "period", "channel") and f"_{col}" in names:
+        elif col.endswith("_fen") and f"_{col[:-4]}" in names:
+            src = c(f"_{col[:-4]}")
+        elif kind in ("attendance", "payroll") and col in ("hours", "days") and f"_{col}" in names:
+            src = c(f"_{col}")
+        elif col in ("gender", "job_type", "wage_basis", "pay_day", "period", "channel", "direction") and f"_{col}" in names:
             src = pl.coalesce(c(f"_{col}"), c(col)) if col == "job_type" else c(f"_{col}")
         elif dtype == pl.Date:
             src = c(f"_{col}") if f"_{col}" in names else None
