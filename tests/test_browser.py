@@ -85,7 +85,8 @@ def server(tmp_path_factory):
 
 def _load_month(admin: httpx.Client) -> None:
     """As tests/test_coverage.py: A-1 (4403, government, one of two workers without a contract),
-    B-1 (4403, other, ten workers), C-1 (3101, outside the bureau's region)."""
+    B-1 (4403, other, ten workers), C-1 (3101, outside the bureau's region); and D-1 (4403,
+    government, nothing uploaded), E-1 (4403, other, roster and attendance only: no expected pay)."""
     base = {"investment_type": "government", "contractor_credit_code": golden.CREDIT, "dedicated_account": golden.ACCOUNT,
             "guarantee": {"form": "cash", "amount": "1.00"}, "notice_board": True}
     small = [golden.base(i) for i in range(1, 3)]
@@ -95,10 +96,17 @@ def _load_month(admin: httpx.Client) -> None:
         ({**base, "code": "A-1", "name": XSS_NAME, "region_code": "440304"}, small),
         ({**base, "code": "B-1", "name": "南山区某住宅项目", "region_code": "440305", "investment_type": "other"}, big),
         ({**base, "code": "C-1", "name": "黄浦区某项目", "region_code": "310101"}, big[:3]),
+        ({**base, "code": "D-1", "name": "宝安区某道路项目", "region_code": "440306"}, []),
+        ({**base, "code": "E-1", "name": "龙岗区某厂房项目", "region_code": "440307", "investment_type": "other"},
+         [golden.base(i) for i in range(30, 33)]),
     ]:
         assert admin.post("/api/v1/projects", json=project).status_code == 201
+        if not workers:
+            continue
         extra = {"roster": [], "attendance": [], "payments": [], "roster_columns": []}
         for kind, (name, data) in golden.files(workers, extra).items():
+            if project["code"] == "E-1" and kind not in ("roster", "attendance"):
+                continue
             r = admin.post(f"/api/v1/projects/{project['code']}/uploads", data={"kind": kind, "period": PERIOD},
                            files={"file": (name, data)})
             assert r.status_code == 201, r.text
@@ -228,7 +236,8 @@ def test_bureau_dashboard_matches_the_api(page, server):
     assert page.get_attribute("#projects th[data-key='workers_active']", "aria-sort") == "descending"
     page.click("#projects th[data-key='contract_rate']")
     first = page.get_attribute("#projects tbody tr:first-child", "data-project")
-    assert first == "A-1"  # 50% sorts before 100%
+    by_contract = {p["project"]: p["contract_rate"] for p in api["projects"] if p["contract_rate"] is not None}
+    assert first == min(by_contract, key=lambda c: (by_contract[c], c))  # lowest rate first
 
     # The trend: 12 months on the axis, points where there is data, values as the API's.
     trend = _api(server, "bureau", f"/api/v1/coverage?period_from=2025-11&period_to={PERIOD}")["trend"]
@@ -241,13 +250,26 @@ def test_bureau_dashboard_matches_the_api(page, server):
     assert float(contract_point) == trend[0]["contract_rate"]
     assert page.locator("#trend-legend li").all_inner_texts() == ["实名制覆盖率", "劳动合同签订率", "专户代发率", "足额发放率"]
 
-    # The risk list, in the API's order, with its error counts.
+    # The risk list, in the API's order: arrears risks (a shortfall, or workers unpaid past their
+    # deadline) apart from projects with only data errors and ¥0.00, which are never ranked among them.
     risks = _api(server, "bureau", f"/api/v1/risks?period={PERIOD}")["projects"]
+    arrears = [r["project"] for r in risks if float(r["arrears_estimate"]) > 0 or r["by_rule"].get("NOT_PAID")]
+    quality = [r["project"] for r in risks if r["project"] not in arrears and r["errors"] > 0]
     shown = page.eval_on_selector_all("#risks tbody tr", "rows => rows.map(r => r.dataset.project)")
-    assert shown == [r["project"] for r in risks]
+    assert shown == arrears
+    assert page.eval_on_selector_all("#quality tbody tr", "rows => rows.map(r => r.dataset.project)") == quality
+    assert "A-1" in quality  # one worker without a contract, nothing owed
     a = next(r for r in risks if r["project"] == "A-1")
-    assert page.inner_text("#risks tr[data-project='A-1'] td[data-field='errors']") == str(a["errors"])
-    assert "NO_CONTRACT" in page.get_attribute("#risks tr[data-project='A-1'] .chip", "title")
+    assert page.inner_text("#quality tr[data-project='A-1'] td[data-field='errors']") == str(a["errors"])
+    assert "NO_CONTRACT" in page.get_attribute("#quality tr[data-project='A-1'] .chip", "title")
+    # E-1 has workers and no expected amount: 无法估算, never ¥0.00.
+    e1 = next(p for p in api["projects"] if p["project"] == "E-1")
+    assert e1["fractions"]["full_pay_rate"]["denominator"] == 0 and e1["arrears_estimate"] == "0.00"
+    assert page.inner_text("#projects tr[data-project='E-1'] td[data-field='arrears_estimate']") == "无法估算"
+    assert page.get_attribute("#totals tr[data-scope='all'] .unknown-note", "data-unknown-projects") == "1"
+    # D-1 sent nothing: said in words and colour.
+    d1 = "#projects tr[data-project='D-1'] td[data-field='workers_active']"
+    assert page.inner_text(d1) == "本月未上传" and "state-missing" in page.get_attribute(d1, "class")
 
     if SHOTS:
         page.screenshot(path=f"{SHOTS}/sitereg-bureau.png", full_page=True)
@@ -270,7 +292,11 @@ def test_bureau_dashboard_matches_the_api(page, server):
     with page.expect_download() as info:
         page.click("#b-export")
     saved = Path(info.value.path())
-    assert info.value.suggested_filename == "coverage.xlsx" and saved.read_bytes()[:2] == b"PK"
+    assert info.value.suggested_filename == f"实名制工资支付覆盖率-4403-{PERIOD}.xlsx" and saved.read_bytes()[:2] == b"PK"
+    with page.expect_download() as info:
+        page.click("#b-bulletin")
+    assert info.value.suggested_filename == f"实名制和工资支付情况通报-4403-{PERIOD}.docx"
+    assert Path(info.value.path()).read_bytes()[:2] == b"PK"
 
     # A region prefix narrows everything to it.
     page.fill("#b-region", "440305")
@@ -293,6 +319,10 @@ def test_contractor_uploads_and_sees_its_receipt(page, server):
     assert codes == [code]  # only its own project
     assert page.evaluate("sessionStorage.getItem('sitereg.token')") == server[1]["contractor"]
 
+    # Record the progress box's stages: bytes sent, then the server's work.
+    page.evaluate("""() => { window.__stages = []; const box = document.querySelector('#u-progress-box');
+      new MutationObserver(() => { const s = box.dataset.stage; if (s && window.__stages.at(-1) !== s) window.__stages.push(s); })
+        .observe(box, { attributes: true, attributeFilter: ['data-stage'] }); }""")
     page.select_option("#u-project", code)
     page.select_option("#u-kind", "roster")
     page.fill("#u-period", PERIOD)
@@ -300,7 +330,14 @@ def test_contractor_uploads_and_sees_its_receipt(page, server):
     page.click("#u-submit")
     page.wait_for_selector("#receipt:not([hidden]) table.findings")
     fact = lambda key: page.inner_text(f"#receipt [data-field='{key}'] dd")  # noqa: E731
-    assert fact("rows_total") == "41" and fact("rows_rejected") == "4" and fact("rows_accepted") == "37"
+    assert fact("rows_total") == "41" and fact("rows_rejected") == "4" and fact("rows_accepted") == "37 / 41"
+    files = page.eval_on_selector_all("#receipt table.findings td[data-field='file']", "ts => ts.map(t => t.textContent)")
+    assert files and set(files) == {"roster.xlsx"}  # each finding names its file
+    assert "null" not in page.inner_text("#receipt") and "undefined" not in page.inner_text("#receipt")
+    # Not a bare "上传完成。": what was stored, in words and colour.
+    assert "已入库 37 / 41 行，拒收 4 行" in page.inner_text("#u-status")
+    assert page.get_attribute("#u-status", "data-tone") == "warning"
+    assert page.evaluate("window.__stages") [:1] == ["send"] and "check" in page.evaluate("window.__stages")
     upload_id = page.get_attribute("#receipt", "data-upload-id")
     report = _api(server, "contractor", f"/api/v1/uploads/{upload_id}/report")
     assert fact("errors") == str(report["receipt"]["errors"])
@@ -314,7 +351,7 @@ def test_contractor_uploads_and_sees_its_receipt(page, server):
     assert info.value.suggested_filename.endswith(".xlsx") and Path(info.value.path()).read_bytes()[:2] == b"PK"
     with page.expect_download() as info:
         page.click("#dl-template")
-    assert info.value.suggested_filename == "roster-template.xlsx"
+    assert info.value.suggested_filename == "roster-template.xlsx"  # the server names it
 
     # The project-period panel follows the upload: its findings and coverage.
     page.wait_for_selector(f"#pp-body[data-project='{code}'][data-period='{PERIOD}'] .findings-block")
@@ -369,3 +406,123 @@ def test_trend_chart_joins_consecutive_months_and_leaves_gaps(page, server):
     if SHOTS:
         page.evaluate("document.querySelector('#bureau').hidden = false")
         page.locator("#trend-box").screenshot(path=f"{SHOTS}/sitereg-trend.png")
+
+
+def test_kind_choice_includes_auto_payroll_and_entry_exit_and_auto_sends_no_kind(page, server):
+    _sign_in(page, server, "contractor")
+    page.wait_for_selector("#contractor:not([hidden])")
+    options = page.eval_on_selector_all("#u-kind option", "os => os.map(o => [o.value, o.textContent])")
+    values = dict(options)
+    assert options[0] == ["", "自动识别"] and values["payroll"] == "工资表" and values["entry_exit"] == "进退场"
+    sent: list[bytes] = []
+
+    def capture(route):
+        sent.append(route.request.post_data_buffer or b"")
+        route.fulfill(status=400, content_type="application/json",
+                      body=json.dumps({"status": 400, "code": "KIND_INVALID", "detail": "kind 无效", "extra": {}}))
+
+    page.route("**/uploads", capture)
+    page.select_option("#u-kind", "")
+    page.fill("#u-period", PERIOD)
+    page.set_input_files("#u-file", str(FIXTURES / "roster.xlsx"))
+    page.click("#u-submit")
+    page.wait_for_selector("#u-status[data-tone='error']")
+    assert sent and b'name="kind"' not in sent[0] and b'name="period"' in sent[0]
+    assert "上传失败" in page.inner_text("#u-status")
+    # A file over the server's limit is refused before sending, with the limit stated.
+    page.evaluate("state.maxUpload = 1000")
+    page.click("#u-submit")
+    page.wait_for_selector("#u-status:has-text('超过上传上限 1 KB')")
+    assert len(sent) == 1
+
+
+def test_states_say_what_is_true(page, server):
+    """November: nothing uploaded anywhere. The table says 本月未上传, a drill-down says so and
+    shows the findings carried over from October's roster with their month and file."""
+    base, tokens = server
+    code = "XM-440305-2026-001"  # its October roster has findings; November has no upload of its own
+    r = httpx.post(f"{base}/api/v1/projects/{code}/uploads", headers={"Authorization": f"Bearer {tokens['admin']}"},
+                   data={"kind": "roster", "period": PERIOD}, files={"file": ("roster.xlsx", (FIXTURES / "roster.xlsx").read_bytes())},
+                   timeout=60)
+    assert r.status_code in (200, 201), r.text
+    carried = _api(server, "bureau", f"/api/v1/projects/{code}/periods/2026-11/findings")["findings"]
+    assert carried and all(f.get("upload_id") == r.json()["upload_id"] for f in carried if f.get("upload_id"))
+    _sign_in(page, server, "bureau")
+    page.wait_for_selector(f"body[data-bureau-loaded='{PERIOD}']")
+    page.fill("#b-period", "2026-11")
+    page.click("#b-load")
+    page.wait_for_selector("body[data-bureau-loaded='2026-11']")
+    cell = "#projects tr[data-project='A-1'] td[data-field='workers_active']"
+    assert page.inner_text(cell) == "本月未上传"
+    page.click("#projects tr[data-project='A-1'] td[data-field='project']")
+    page.wait_for_selector("#detail-body[data-project='A-1'][data-state='missing']")
+    assert "2026-11 本月未上传任何资料" in page.inner_text("#detail-missing")
+    assert "没有发现问题" not in page.inner_text("#detail-body")
+    page.click(f"#projects tr[data-project='{code}'] td[data-field='project']")
+    page.wait_for_selector(f"#detail-body[data-project='{code}'][data-state='missing'] table.findings")
+    months = page.eval_on_selector_all("#detail-body table.findings td[data-field='month']", "ts => ts.map(t => t.textContent)")
+    files = page.eval_on_selector_all("#detail-body table.findings td[data-field='file']", "ts => ts.map(t => t.textContent)")
+    assert months and all(m in (f"沿用 {PERIOD}", "2026-11") for m in months) and f"沿用 {PERIOD}" in months
+    assert any(f.endswith((".xlsx", ".csv")) for f in files)
+    if SHOTS:
+        page.screenshot(path=f"{SHOTS}/sitereg-carried.png", full_page=True)
+    # A region outside the token's scope says why nothing is shown.
+    page.fill("#b-region", "3101")
+    page.click("#b-load")
+    page.wait_for_selector("#alert:not([hidden])")
+    assert "不在此令牌的监管范围" in page.inner_text("#alert")
+    # Counts have thousands separators.
+    assert page.evaluate("num(1234567)") == "1,234,567"
+
+
+def test_contractor_month_without_data_is_not_called_clean(page, server):
+    _sign_in(page, server, "contractor")
+    page.wait_for_selector("#contractor:not([hidden])")
+    page.fill("#pp-period", "2025-01")
+    page.click("#pp-load")
+    page.wait_for_selector("#pp-body[data-period='2025-01'][data-state='empty']")
+    text = page.inner_text("#pp-body .findings-block")
+    assert "没有可核查的考勤或工资数据" in text and "没有发现问题" not in text
+
+
+def _shots(page, name: str, start: int = 0, pages: int = 4) -> None:
+    """Screens of a phone page, one viewport each (a full-page picture is too tall to look at), under
+    SITEREG_SCREENSHOT_DIR or /tmp."""
+    out = SHOTS or "/tmp"
+    height = page.evaluate("document.documentElement.scrollHeight")
+    for i in range(pages):
+        y = start + i * 844
+        if y >= height:
+            break
+        page.screenshot(path=f"{out}/{name}-{i}.png", full_page=True,
+                        clip={"x": 0, "y": y, "width": 390, "height": min(844, height - y)})
+
+
+@pytest.mark.parametrize("role", ["bureau", "admin"])
+def test_phone_width_has_no_sideways_scrolling(browser, server, role):
+    context = browser.new_context(accept_downloads=True, viewport={"width": 390, "height": 844}, device_scale_factor=2)
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    try:
+        _sign_in(page, server, role)
+        page.wait_for_selector(f"body[data-bureau-loaded='{PERIOD}']")
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390
+        # Tables are cards: no header row, each value labelled.
+        assert page.is_hidden("#projects thead")
+        label = page.get_attribute("#projects tr[data-project='B-1'] td[data-field='contract_rate']", "data-label")
+        assert label == "劳动合同签订率"
+        # Chart text is drawn at its shown size, not scaled down to a few pixels.
+        size = page.evaluate("""() => { const t = document.querySelector('svg#trend text.tick');
+          const svg = t.ownerSVGElement; return parseFloat(getComputedStyle(t).fontSize) * svg.getBoundingClientRect().width
+          / svg.viewBox.baseVal.width; }""")
+        assert size >= 10
+        _shots(page, f"sitereg-390-{role}")
+        page.click("#projects tr[data-project='A-1'] td[data-field='project']")
+        page.wait_for_selector("#detail-body[data-project='A-1'] table.findings")
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390
+        _shots(page, f"sitereg-390-{role}-detail", start=page.evaluate("document.querySelector('#detail').offsetTop"))
+    finally:
+        context.close()
+    assert not errors

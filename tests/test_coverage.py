@@ -98,9 +98,9 @@ def test_region_totals_sum_fractions_and_bureaus_see_their_region_only(client, a
 
     xlsx = client.get(f"/api/v1/coverage.xlsx?period={PERIOD}", headers=bureau)
     wb = openpyxl.load_workbook(io.BytesIO(xlsx.content))
-    names = [row[1].value for row in wb.worksheets[1].iter_rows(min_row=2)]
-    assert all(isinstance(n, str) and n.startswith("=") for n in names)
-    assert all(row[1].data_type == "s" for row in wb.worksheets[1].iter_rows(min_row=2))
+    lines = [row for row in wb["项目明细"].iter_rows() if isinstance(row[0].value, int)]  # 序号, 项目编码, 项目名称, ...
+    assert lines and all(isinstance(row[2].value, str) and row[2].value.startswith("=") for row in lines)
+    assert all(row[2].data_type == "s" for row in lines)
 
     risks = client.get(f"/api/v1/risks?period={PERIOD}", headers=bureau).json()
     assert [p["project"] for p in risks["projects"]][0] in ("A-1", "B-1")

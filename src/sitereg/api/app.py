@@ -17,15 +17,18 @@ from sitereg.api import errors
 from sitereg.api.auth import authenticate, current_principal
 from sitereg.api.batches import BatchController
 from sitereg.api.coverage import CoverageController, ProjectCoverageController
+from sitereg.api.docs import document
 from sitereg.api.edge import check_input
+from sitereg.api.exports import BulletinController, FindingsExportController
 from sitereg.api.meta import health, list_rules, read_audit
 from sitereg.api.periods import PeriodController
 from sitereg.api.projects import ProjectController
 from sitereg.api.uploads import UploadController
-from sitereg.api.web import web_routes
+from sitereg.api.web import docs_routes, swagger_plugin, web_routes
 from sitereg.api.workers import ledger
 from sitereg.catalog import Catalog
 from sitereg.db import Database, DatabaseUnavailable, open_database
+from sitereg.period import CoverageCache
 from sitereg.settings import Settings, today_in
 from sitereg.storage import ObjectStore, StoreUnavailable
 from sitereg.storage_factory import open_store
@@ -55,13 +58,13 @@ def create_app(settings: Settings, store: ObjectStore | None = None,
     api = Router(
         path="/",
         route_handlers=[ProjectController, UploadController, PeriodController, BatchController, CoverageController,
-                        ProjectCoverageController, list_rules, read_audit, ledger],
+                        ProjectCoverageController, FindingsExportController, BulletinController, list_rules, read_audit, ledger],
         guards=[authenticate],
         dependencies={"principal": Provide(current_principal, sync_to_thread=False)},
         security=[{"bearer": []}],
     )
     app = Litestar(
-        route_handlers=[health, api, *web_routes()],
+        route_handlers=[health, api, *web_routes(), *docs_routes()],
         guards=[check_input],  # the input grammar, before authentication and every handler
         exception_handlers={
             HTTPException: errors.handle_http,
@@ -77,15 +80,19 @@ def create_app(settings: Settings, store: ObjectStore | None = None,
             version="1",
             description="Real-name and wage records of construction projects: uploads, validation, coverage.",
             path="/schema",
+            render_plugins=[swagger_plugin()],
+            use_handler_docstrings=True,
             components=Components(security_schemes={"bearer": SecurityScheme(type="http", scheme="bearer")}),
         ),
         logging_config=None,  # the process configures logging (see cli.serve), not the app
         debug=False,
         on_startup=[_warm_reader] if settings.reader_isolation else [],
     )
+    document(app)  # summaries, error responses, patterns, the upload form and the batch body
     app.state.settings = settings
     app.state.store = store
     app.state.today = today
     app.state.db = db
     app.state.catalog = Catalog(store, db)
+    app.state.coverage_cache = CoverageCache()
     return app

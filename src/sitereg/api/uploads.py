@@ -28,8 +28,11 @@ from sitereg.validate.workbook import template_workbook
 log = logging.getLogger("sitereg.api")
 
 # Chinese names of the kinds, as a clerk would type them in a form.
-KIND_NAMES = {"花名册": "roster", "劳动合同": "contracts", "合同": "contracts", "考勤": "attendance", "考勤表": "attendance",
-              "工资发放表": "payments", "工资表": "payments", "工资": "payments"}
+KIND_NAMES = {"花名册": "roster", "人员": "roster", "劳动合同": "contracts", "合同": "contracts", "考勤": "attendance",
+              "考勤表": "attendance", "工资表": "payroll", "工资单": "payroll", "工资发放表": "payroll", "工资": "payroll",
+              "代发结果": "payments", "银行回单": "payments", "交易明细": "payments", "发放记录": "payments",
+              "进退场": "entry_exit", "进退场记录": "entry_exit"}
+AUTO = {"", "auto", "自动识别", "自动"}  # kind left to the header
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 _PUBLIC = ("upload_id", "project", "period", "kind", "filename", "sha256", "rows_total", "rows_accepted",
            "rows_rejected", "errors", "warnings", "infos", "report", "status", "created_at", "size")
@@ -44,7 +47,8 @@ def receipt_json(receipt: Receipt) -> dict[str, Any]:
 class UploadForm:
     """The multipart form of an upload (fields are checked in the handler, with coded errors)."""
 
-    kind: str | None = None  # roster | contracts | attendance | payments (or 花名册, 劳动合同, 考勤表, 工资发放表)
+    kind: str | None = None  # roster | contracts | attendance | payroll | payments | entry_exit (or 花名册, 劳动合同,
+    # 考勤表, 工资表, 代发结果, 进退场); left out or 自动识别: detected from the header, named in the receipt
     period: str | None = None  # YYYY-MM
     file: UploadFile | None = None  # xlsx or csv as the site has it
 
@@ -68,7 +72,9 @@ class UploadController(Controller):
             raise forbidden("该令牌无权向此项目上传", "This token may not upload to this project")
         kind, period, file = data.kind, data.period, data.file
         kind = KIND_NAMES.get(kind.strip(), kind.strip()) if isinstance(kind, str) else kind
-        if kind not in KINDS:
+        if kind is None or (isinstance(kind, str) and kind.lower() in AUTO):
+            kind = None
+        elif kind not in KINDS:
             raise bad_request("KIND_INVALID", f"kind 应为 {' / '.join(KINDS)} 之一", f"kind must be one of {', '.join(KINDS)}",
                               {"field": "kind"})
         if not g.PERIOD.ok(period):
@@ -84,6 +90,7 @@ class UploadController(Controller):
                                     today=request.app.state.today())
         )
         body = receipt_json(outcome.receipt)
+        kind = outcome.receipt.kind
         await anyio.to_thread.run_sync(lambda: audit(request, principal, "upload", body["upload_id"], project=code, kind=kind,
                                                      period=period, created=outcome.created, sha256=body["sha256"]))
         if not outcome.readable:

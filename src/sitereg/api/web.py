@@ -49,7 +49,36 @@ def session(request: Request) -> dict[str, Any]:
     principal: Principal = request.state.principal
     # A bank's scope is account numbers: masked like every account that leaves the service.
     scope = ["****" + s[-4:] for s in principal.scope] if principal.role == "bank" else list(principal.scope)
-    return {"role": principal.role, "scope": scope, "today": request.app.state.today().isoformat()}
+    return {"role": principal.role, "scope": scope, "today": request.app.state.today().isoformat(),
+            # The page states the upload limit before sending a file that is over it.
+            "max_upload_bytes": request.app.state.settings.max_upload_bytes}
+
+
+# Swagger UI from the swagger-ui-bundle-v2 package (PyPI), served by sitereg itself: /schema
+# works on an intranet with no way out (no CDN, not even for the favicon).
+DOCS_ASSETS = "/schema-assets"
+
+
+def swagger_plugin() -> Any:
+    """The OpenAPI page at /schema and /schema/swagger, its scripts and styles served locally."""
+    from litestar.openapi.plugins import SwaggerRenderPlugin
+
+    return SwaggerRenderPlugin(
+        js_url=f"{DOCS_ASSETS}/swagger-ui-bundle.js", css_url=f"{DOCS_ASSETS}/swagger-ui.css",
+        standalone_preset_js_url=f"{DOCS_ASSETS}/swagger-ui-standalone-preset.js",
+        favicon=f"<link rel='icon' type='image/png' href='{DOCS_ASSETS}/favicon-32x32.png'>",
+        path=["/", "/swagger"],
+    )
+
+
+def docs_routes() -> list[Any]:
+    """The Swagger UI files of the installed package, outside the /api/v1 auth guard."""
+    from swagger_ui_bundle import swagger_ui_path
+
+    return [create_static_files_router(
+        path=DOCS_ASSETS, directories=[Path(str(swagger_ui_path))], name="docs-static", include_in_schema=False,
+        cache_control=CacheControlHeader(max_age=86400),
+    )]
 
 
 def web_routes() -> list[Any]:

@@ -7,7 +7,8 @@ const TOKEN_KEY = "sitereg.token";
 
 const ROLE_LABEL = { admin: "管理员", bureau: "监管部门", contractor: "施工总承包单位", bank: "银行代发系统" };
 const INVESTMENT_LABEL = { government: "政府投资", state_owned: "国企投资", other: "其他" };
-const KIND_LABEL = { roster: "花名册", contracts: "劳动合同", attendance: "考勤表", payments: "工资发放表" };
+const KIND_LABEL = { roster: "花名册", contracts: "劳动合同", attendance: "考勤表", payroll: "工资表", payments: "工资发放表",
+  entry_exit: "进退场记录" };
 const SEVERITY_LABEL = { error: "错误", warning: "警告", info: "提示" };
 const STATUS_LABEL = { active: "在建", completed: "已完工" };
 const RATES = [
@@ -106,6 +107,49 @@ function yuan(text) {
   return (neg ? "-¥" : "¥") + grouped + (frac !== undefined ? "." + frac : "");
 }
 
+// Counts with thousands separators (12,345).
+function num(v) {
+  return v === null || v === undefined ? DASH : Number(v).toLocaleString("en-US");
+}
+
+// No expected amount exists (nobody who worked has a daily or monthly wage on file): the arrears
+// cannot be estimated; ¥0.00 would claim nobody is owed anything.
+function arrearsUnknown(item) {
+  const frac = item && item.fractions && item.fractions.full_pay_rate;
+  return Boolean(frac) && frac.denominator === 0 && Number(item.arrears_estimate) === 0 && item.workers_active > 0;
+}
+
+function arrearsCell(item, props = {}) {
+  if (item.projects === 0) {
+    // Totals over no project with data for the month: nothing was measured, not "¥0.00 owed".
+    return h("td", { class: "num", dataset: { field: "arrears_estimate" }, ...props, title: "本月没有项目上传数据" }, DASH);
+  }
+  if (arrearsUnknown(item)) {
+    return h("td", { class: "num unknown", dataset: { field: "arrears_estimate", unknown: "1" }, ...props,
+      title: "没有日薪或月薪的合同工资标准，无法计算应发工资" }, "无法估算");
+  }
+  return h("td", { class: "num", dataset: { field: "arrears_estimate" }, ...props }, yuan(item.arrears_estimate));
+}
+
+// A sum that leaves out projects whose arrears cannot be estimated says so under the amount.
+function withUnknown(cell, n) {
+  if (n > 0 && !cell.dataset.unknown) {
+    cell.append(h("span", { class: "frac unknown-note", dataset: { unknownProjects: String(n) } }, `另有 ${num(n)} 个项目无法估算`));
+  }
+  return cell;
+}
+
+// Small screens show tables as cards: each cell carries its column's name.
+function labelCells(table) {
+  const names = [...table.querySelectorAll("thead th")].map((th) => th.textContent.replace(/[▲▼]/g, "").trim());
+  for (const tr of table.querySelectorAll("tbody tr")) {
+    [...tr.children].forEach((cell, i) => {
+      if (names[i]) cell.dataset.label = names[i];
+    });
+  }
+  return table;
+}
+
 function orDash(v) {
   return v === null || v === undefined || v === "" ? DASH : String(v);
 }
@@ -125,7 +169,7 @@ function rateCell(item, key) {
   const value = item[key];
   return h("td", { class: "rate", dataset: { field: key, value: value === null ? "" : String(value) } },
     h("span", { class: "pct" }, pct(value)),
-    h("span", { class: "frac" }, frac ? `${frac.numerator}/${frac.denominator}` : ""));
+    h("span", { class: "frac" }, frac ? `${num(frac.numerator)}/${num(frac.denominator)}` : ""));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -247,6 +291,7 @@ async function signIn(token, { silent = false } = {}) {
     state.role = who.role;
     state.scope = who.scope || [];
     state.today = who.today;
+    state.maxUpload = who.max_upload_bytes || null;
     state.projects = projects.projects || [];
     try {
       state.rules = Object.fromEntries(((await getJSON("/api/v1/rules")).rules || []).map((r) => [r.code, r]));
@@ -346,17 +391,23 @@ async function loadBureau() {
     return;
   }
   showAlert(null);
+  if (region && state.role === "bureau" && !state.scope.some((s) => region.startsWith(s) || s.startsWith(region))) {
+    showAlert(`区划 ${region} 不在此令牌的监管范围（${state.scope.join("、")}）内，查不到任何项目。`);
+    return;
+  }
   state.bureau.period = period;
   state.bureau.region = region;
   const status = $("#b-status");
   status.textContent = "加载中…";
   document.body.dataset.bureauLoaded = "";
+  const seq = (state.bureauSeq = (state.bureauSeq || 0) + 1);
   const [coverage, trend, risks, projects] = await Promise.all([
     getJSON(`/api/v1/coverage?${bureauQuery({ period })}`),
     getJSON(`/api/v1/coverage?${bureauQuery({ period_from: addMonths(period, -11), period_to: period })}`),
     getJSON(`/api/v1/risks?${bureauQuery({ period })}`),
     getJSON("/api/v1/projects"),
   ]);
+  if (seq !== state.bureauSeq) return; // a later query was made meanwhile: its answer will be shown
   state.projects = projects.projects || [];
   state.bureau.coverage = coverage;
   renderTotals(coverage);
@@ -364,7 +415,9 @@ async function loadBureau() {
   renderTrend(trend.trend || [], addMonths(period, -11), period);
   renderRisks(risks);
   show($("#detail"), false);
-  status.textContent = `${period}${region ? ` · 区划 ${region}*` : ""} · 已更新`;
+  const narrowed = region && state.role === "bureau" && state.scope.some((s) => s.startsWith(region) && s !== region)
+    ? `（仅含此令牌可查看的 ${state.scope.join("、")}）` : "";
+  status.textContent = `${period}${region ? ` · 区划 ${region}*${narrowed}` : ""} · 已更新`;
   document.body.dataset.bureauLoaded = period;
 }
 
@@ -378,12 +431,14 @@ function renderTotals(coverage) {
   for (const [scope, name, t] of rows) {
     tbody.append(h("tr", { dataset: { scope }, class: scope === "government" ? "sub" : null },
       h("th", { scope: "row" }, name),
-      h("td", { dataset: { field: "projects" } }, String(t.projects)),
-      h("td", { dataset: { field: "workers_active" } }, String(t.workers_active)),
+      h("td", { class: "num", dataset: { field: "projects" } }, num(t.projects)),
+      h("td", { class: "num", dataset: { field: "workers_active" } }, num(t.workers_active)),
       RATES.map(([key]) => rateCell(t, key)),
       h("td", { class: "num", dataset: { field: "wages_paid" } }, yuan(t.wages_paid)),
-      h("td", { class: "num", dataset: { field: "arrears_estimate" } }, yuan(t.arrears_estimate))));
+      withUnknown(arrearsCell(t), coverage.projects.filter((p) => (scope === "all" || p.investment_type === scope)
+        && arrearsUnknown(p)).length)));
   }
+  labelCells($("#totals"));
 }
 
 // Columns of the project table: key, header, sort value.
@@ -454,10 +509,12 @@ function drawProjectRows() {
     h("td", { dataset: { field: "name" } }, orDash(r.name)),
     h("td", { dataset: { field: "region_code" } }, orDash(r.region_code)),
     h("td", { dataset: { field: "investment_type" } }, label(INVESTMENT_LABEL, r.investment_type)),
-    h("td", { class: "num", dataset: { field: "workers_active" } }, r.hasData ? String(r.workers_active) : "本月未上传"),
+    h("td", { class: r.hasData ? "num" : "num state-missing", dataset: { field: "workers_active" } },
+      r.hasData ? num(r.workers_active) : "本月未上传"),
     RATES.map(([k]) => (r.hasData ? rateCell(r, k) : h("td", { class: "rate", dataset: { field: k, value: "" } }, DASH))),
-    h("td", { class: "num", dataset: { field: "arrears_estimate" } }, r.hasData ? yuan(r.arrears_estimate) : DASH)));
+    r.hasData ? arrearsCell(r) : h("td", { class: "num", dataset: { field: "arrears_estimate" } }, DASH)));
   }
+  labelCells($("#projects"));
   show($("#projects-empty"), rows.length === 0);
 }
 
@@ -468,9 +525,11 @@ function renderTrend(trend, first, last) {
   const months = [];
   for (let p = first; p <= last; p = addMonths(p, 1)) months.push(p);
   const byPeriod = Object.fromEntries(trend.map((t) => [t.period, t]));
-  const W = 760;
-  const H = 280;
-  const M = { left: 52, right: 36, top: 28, bottom: 46 };
+  // Drawn at the width it is shown at, so that text stays readable on a phone (no scaling down).
+  const W = Math.max(300, Math.min(760, Math.round(box.clientWidth || 760)));
+  const H = W < 520 ? 240 : 280;
+  const narrow = W < 520;
+  const M = narrow ? { left: 44, right: 26, top: 24, bottom: 42 } : { left: 52, right: 36, top: 28, bottom: 46 };
   const iw = W - M.left - M.right;
   const ih = H - M.top - M.bottom;
   const x = (i) => M.left + (months.length === 1 ? iw / 2 : (i * iw) / (months.length - 1));
@@ -483,8 +542,11 @@ function renderTrend(trend, first, last) {
       s("text", { class: "tick", x: M.left - 8, y: y(v) + 4, "text-anchor": "end" }, `${v * 100}%`));
   }
   months.forEach((m, i) => {
-    svg.append(s("line", { class: "axis", x1: x(i), x2: x(i), y1: M.top + ih, y2: M.top + ih + 5 }),
-      s("text", { class: "tick", x: x(i), y: M.top + ih + 18, "text-anchor": "middle" }, m));
+    svg.append(s("line", { class: "axis", x1: x(i), x2: x(i), y1: M.top + ih, y2: M.top + ih + 5 }));
+    // On a phone every third month is labelled (always the last one), as 26-10.
+    if (!narrow || i % 3 === (months.length - 1) % 3) {
+      svg.append(s("text", { class: "tick", x: x(i), y: M.top + ih + 18, "text-anchor": "middle" }, narrow ? m.slice(2) : m));
+    }
   });
   svg.append(s("line", { class: "axis", x1: M.left, x2: W - M.right, y1: M.top + ih, y2: M.top + ih }),
     s("line", { class: "axis", x1: M.left, x2: M.left, y1: M.top, y2: M.top + ih }),
@@ -527,21 +589,33 @@ function ruleCounts(byRule) {
     `${ruleTitle(code) || code} ×${n}`));
 }
 
+// Arrears risks: an estimated shortfall, or workers left unpaid past their deadline. Projects with
+// only data errors (e.g. invalid IDs) and ¥0.00 are listed apart, not ranked among arrears risks.
+function isArrearsRisk(r) {
+  return Number(r.arrears_estimate) > 0 || Boolean(r.by_rule && r.by_rule.NOT_PAID);
+}
+
 function renderRisks(risks) {
-  const tbody = clear($("#risks tbody"));
-  for (const r of risks.projects) {
-    const open = () => openProject(r.project, r.name).catch(reportError);
-    tbody.append(h("tr", { dataset: { project: r.project }, class: "clickable", tabindex: "0", onclick: open,
-      onkeydown: (e) => { if (e.key === "Enter") open(); } },
-    h("td", { dataset: { field: "project" } }, h("span", { class: "link" }, r.project)),
-    h("td", { dataset: { field: "name" } }, orDash(r.name)),
-    h("td", {}, orDash(r.region_code)),
-    h("td", { class: "num" }, String(r.workers_active)),
-    h("td", { class: "num", dataset: { field: "arrears_estimate" } }, yuan(r.arrears_estimate)),
-    h("td", { class: "num", dataset: { field: "errors" } }, String(r.errors)),
-    h("td", { class: "chips" }, ruleCounts(r.by_rule))));
+  const coverageOf = Object.fromEntries(((state.bureau.coverage && state.bureau.coverage.projects) || []).map((p) => [p.project, p]));
+  const groups = { risks: risks.projects.filter(isArrearsRisk), quality: risks.projects.filter((r) => !isArrearsRisk(r) && r.errors > 0) };
+  for (const [id, list] of Object.entries(groups)) {
+    const tbody = clear($(`#${id} tbody`));
+    for (const r of list) {
+      const open = () => openProject(r.project, r.name).catch(reportError);
+      const cov = coverageOf[r.project] || { arrears_estimate: r.arrears_estimate, workers_active: r.workers_active };
+      tbody.append(h("tr", { dataset: { project: r.project }, class: "clickable", tabindex: "0", onclick: open,
+        onkeydown: (e) => { if (e.key === "Enter") open(); } },
+      h("td", { dataset: { field: "project" } }, h("span", { class: "link" }, r.project)),
+      h("td", { dataset: { field: "name" } }, orDash(r.name)),
+      h("td", {}, orDash(r.region_code)),
+      h("td", { class: "num" }, num(r.workers_active)),
+      arrearsCell({ ...cov, arrears_estimate: r.arrears_estimate }),
+      h("td", { class: "num", dataset: { field: "errors" } }, num(r.errors)),
+      h("td", { class: "chips" }, ruleCounts(r.by_rule))));
+    }
+    labelCells($(`#${id}`));
+    show($(`#${id}-empty`), list.length === 0);
   }
-  show($("#risks-empty"), risks.projects.length === 0);
 }
 
 async function openProject(code, name) {
@@ -553,13 +627,40 @@ async function openProject(code, name) {
   show(panel, true);
   panel.scrollIntoView({ behavior: "instant", block: "start" });
   const enc = encodeURIComponent(code);
+  const seq = (state.detailSeq = (state.detailSeq || 0) + 1);
   const [coverage, findings] = await Promise.all([
     getJSON(`/api/v1/projects/${enc}/periods/${period}/coverage`),
     getJSON(`/api/v1/projects/${enc}/periods/${period}/findings`),
   ]);
+  const receipts = await receiptsOf(findings.findings);
+  if (seq !== state.detailSeq) return; // another project was opened meanwhile
+  const row = state.bureau.rows.find((r) => r.project === code);
+  const uploaded = row ? row.hasData : true;
   clear(body);
   body.dataset.project = code;
-  body.append(coverageBlock(coverage), findingsBlock(findings, "本月问题（全部文件及跨文件核对）"));
+  body.dataset.state = uploaded ? "uploaded" : "missing";
+  if (!uploaded) {
+    body.append(h("p", { class: "state state-missing", id: "detail-missing" },
+      `${period} 本月未上传任何资料。${findings.findings.length ? "下列问题来自沿用的早期月份资料（见“月份”列）。" : ""}`));
+  }
+  body.append(coverageBlock(coverage),
+    findingsBlock(findings, "本月问题（全部文件及跨文件核对）", { period, receipts, code, uploaded,
+      empty: uploaded ? null : "本月未上传任何资料，没有可核查的内容。" }));
+}
+
+// The receipts of the files findings come from: their month (a roster carried over from an
+// earlier month says so) and file name.
+async function receiptsOf(findings) {
+  const ids = [...new Set(findings.map((f) => f.upload_id).filter(Boolean))];
+  const out = {};
+  await Promise.all(ids.map(async (id) => {
+    try {
+      out[id] = await getJSON(`/api/v1/uploads/${encodeURIComponent(id)}`);
+    } catch (_) {
+      /* not visible: the finding still shows, without its file */
+    }
+  }));
+  return out;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -570,12 +671,13 @@ function coverageBlock(c) {
     h("thead", {}, h("tr", {}, h("th", {}, "在场人数"), h("th", {}, "发薪人数"), RATES.map(([, n]) => h("th", {}, n)),
       h("th", {}, "专户发放工资总额"), h("th", {}, "欠薪风险金额"), h("th", {}, "社保卡发放"))),
     h("tbody", {}, h("tr", {},
-      h("td", { dataset: { field: "workers_active" } }, String(c.workers_active)),
-      h("td", { dataset: { field: "workers_paid" } }, String(c.workers_paid)),
+      h("td", { class: "num", dataset: { field: "workers_active" } }, num(c.workers_active)),
+      h("td", { class: "num", dataset: { field: "workers_paid" } }, num(c.workers_paid)),
       RATES.map(([key]) => rateCell(c, key)),
       h("td", { class: "num" }, yuan(c.wages_paid)),
-      h("td", { class: "num", dataset: { field: "arrears_estimate" } }, yuan(c.arrears_estimate)),
-      h("td", { class: "num" }, `${c.ssc_payouts.count} 笔 / ${yuan(c.ssc_payouts.amount)}`))));
+      arrearsCell(c),
+      h("td", { class: "num" }, `${num(c.ssc_payouts.count)} 笔 / ${yuan(c.ssc_payouts.amount)}`))));
+  labelCells(rates);
   const five = h("ul", { class: "five" }, FIVE_SYSTEMS.map(([key, name]) => {
     const ok = c.five_systems && c.five_systems[key];
     return h("li", { class: ok ? "ok" : "no", dataset: { field: key } }, ok ? "✓ " : "✗ ", name);
@@ -584,31 +686,61 @@ function coverageBlock(c) {
     h("h3", {}, "五项制度"), five);
 }
 
-function findingsBlock(report, title) {
+// A findings list. ``ctx``: { period, receipts (upload id -> receipt), code, uploaded, empty } for the
+// month and file of each finding and for saying what an empty list means.
+function findingsBlock(report, title, ctx = {}) {
   const counts = report.counts || { error: 0, warning: 0, info: 0, total: report.findings.length };
   const wrap = h("div", { class: "findings-block" });
+  const exports = ctx.code && ctx.period ? h("span", { class: "actions inline" },
+    h("button", { type: "button", class: "secondary", dataset: { export: "xlsx" }, onclick: () =>
+      download(`/api/v1/projects/${encodeURIComponent(ctx.code)}/periods/${ctx.period}/findings.xlsx`,
+        `核查问题清单-${ctx.code}-${ctx.period}.xlsx`).catch(reportError) }, "下载问题清单 Excel"),
+    h("button", { type: "button", class: "secondary", dataset: { export: "csv" }, onclick: () =>
+      download(`/api/v1/projects/${encodeURIComponent(ctx.code)}/periods/${ctx.period}/findings.csv`,
+        `核查问题清单-${ctx.code}-${ctx.period}.csv`).catch(reportError) }, "CSV")) : null;
   wrap.append(h("h3", {}, title),
     h("p", { class: "counts" },
-      h("span", { class: "sev error", dataset: { field: "errors" } }, `错误 ${counts.error}`), " · ",
-      h("span", { class: "sev warning", dataset: { field: "warnings" } }, `警告 ${counts.warning}`), " · ",
-      h("span", { class: "sev info" }, `提示 ${counts.info}`), " · ",
-      `共 ${counts.total} 条`,
-      report.truncated ? h("span", { class: "muted" }, `（仅列出前 ${report.findings.length} 条，可下载 Excel 报告查看全部）`) : null));
+      h("span", { class: "sev error", dataset: { field: "errors" } }, `错误 ${num(counts.error)}`), " · ",
+      h("span", { class: "sev warning", dataset: { field: "warnings" } }, `警告 ${num(counts.warning)}`), " · ",
+      h("span", { class: "sev info" }, `提示 ${num(counts.info)}`), " · ",
+      `共 ${num(counts.total)} 条`,
+      report.truncated ? h("span", { class: "muted" }, `（仅列出前 ${num(report.findings.length)} 条，请下载问题清单查看全部）`) : null));
+  if (exports) wrap.append(exports);
   if (!report.findings.length) {
-    wrap.append(h("p", { class: "ok" }, "没有发现问题。"));
+    if (ctx.empty) wrap.append(h("p", { class: "state state-missing", dataset: { state: "empty" } }, ctx.empty));
+    else wrap.append(h("p", { class: "state state-ok", dataset: { state: "clean" } }, "已上传的资料中没有发现问题。"));
     return wrap;
   }
+  const receipts = ctx.receipts || {};
+  // One file's own report (ctx.upload: its receipt) lists findings without an upload id.
+  const receiptOf = (f) => (f.upload_id ? receipts[f.upload_id] : ctx.upload) || null;
+  const monthCell = (f) => {
+    const r = receiptOf(f);
+    if (!r) return h("td", { dataset: { field: "month" } }, orDash(ctx.period));
+    const carried = ctx.period && r.period !== ctx.period;
+    return h("td", { dataset: { field: "month" }, class: carried ? "carried" : null },
+      carried ? `沿用 ${r.period}` : r.period);
+  };
+  const fileCell = (f) => {
+    const r = receiptOf(f);
+    if (f.upload_id || ctx.upload) return h("td", { dataset: { field: "file" }, class: "file" }, r ? r.filename : f.upload_id);
+    const across = f.rule === "ATTENDANCE_OVERLAP" || f.rule === "PAID_TWICE";
+    return h("td", { dataset: { field: "file" }, class: "muted" }, across ? "跨项目核对" : "跨文件核对");
+  };
   const table = h("table", { class: "data findings" },
-    h("thead", {}, h("tr", {}, ["规则", "级别", "文件", "行号", "列", "值", "工人", "说明"].map((t) => h("th", {}, t)))),
+    h("thead", {}, h("tr", {}, ["规则", "级别", "月份", "文件", "资料类型", "行号", "列", "值", "工人", "说明"].map((t) => h("th", {}, t)))),
     h("tbody", {}, report.findings.map((f) => h("tr", { class: `sev-${f.severity}`, dataset: { rule: f.rule } },
       h("td", { dataset: { field: "rule" } }, h("code", {}, f.rule), ruleTitle(f.rule) ? h("div", { class: "small muted" }, ruleTitle(f.rule)) : null),
       h("td", { dataset: { field: "severity" } }, h("span", { class: `sev ${f.severity}` }, label(SEVERITY_LABEL, f.severity))),
+      monthCell(f),
+      fileCell(f),
       h("td", { dataset: { field: "kind" } }, label(KIND_LABEL, f.kind)),
-      h("td", { class: "num", dataset: { field: "row" } }, orDash(f.row)),
+      h("td", { class: "num", dataset: { field: "row" } }, f.row === null || f.row === undefined ? DASH : num(f.row)),
       h("td", { dataset: { field: "column" } }, orDash(f.column)),
       h("td", { dataset: { field: "value" } }, orDash(f.value)),
       h("td", { dataset: { field: "worker" } }, orDash(f.worker)),
       h("td", { class: "message", dataset: { field: "message" } }, orDash(f.message))))));
+  labelCells(table);
   wrap.append(h("div", { class: "scroll" }, table));
   return wrap;
 }
@@ -630,6 +762,7 @@ function renderContractorProjects() {
     h("td", {}, orDash(p.start_date))));
     for (const sel of selects) sel.append(h("option", { value: p.code }, `${p.code} ${p.name || ""}`));
   }
+  labelCells($("#c-projects"));
   show($("#c-projects-empty"), state.projects.length === 0);
   $("#u-submit").disabled = state.projects.length === 0;
 }
@@ -644,6 +777,7 @@ async function loadProjectPeriod() {
   const code = $("#pp-project").value;
   const period = $("#pp-period").value;
   const body = clear($("#pp-body"));
+  const seq = (state.ppSeq = (state.ppSeq || 0) + 1);
   if (!code || !/^\d{4}-\d{2}$/.test(period)) return;
   body.append(h("p", { class: "muted" }, "加载中…"));
   const enc = encodeURIComponent(code);
@@ -651,10 +785,84 @@ async function loadProjectPeriod() {
     getJSON(`/api/v1/projects/${enc}/periods/${period}/coverage`),
     getJSON(`/api/v1/projects/${enc}/periods/${period}/findings`),
   ]);
+  const receipts = await receiptsOf(findings.findings);
+  if (seq !== state.ppSeq) return; // a later choice of project or month was made meanwhile
   clear(body);
   body.dataset.project = code;
   body.dataset.period = period;
-  body.append(coverageBlock(coverage), findingsBlock(findings, `${code} · ${period} 全部问题（含跨文件核对）`));
+  // Nobody worked or was paid in the month as far as the service knows: say so, never "no problems".
+  const nothing = coverage.fractions.realname_rate.denominator === 0 && coverage.workers_paid === 0;
+  body.dataset.state = nothing ? "empty" : "data";
+  body.append(coverageBlock(coverage), findingsBlock(findings, `${code} · ${period} 全部问题（含跨文件核对）`, {
+    period, receipts, code,
+    empty: nothing ? `${period} 没有可核查的考勤或工资数据：本月未上传考勤表和工资表，或上传的文件没有入库的行。` : null,
+  }));
+}
+
+// The upload goes through XMLHttpRequest: its upload events give the bytes sent (fetch has none).
+function sendForm(path, form, onProgress) {
+  return new Promise((resolve, reject) => {
+    const generation = state.generation;
+    const xhr = new XMLHttpRequest();
+    xhr.open("POST", path);
+    for (const [k, v] of Object.entries(authHeaders())) xhr.setRequestHeader(k, v);
+    xhr.responseType = "text";
+    xhr.upload.addEventListener("progress", (e) => onProgress("send", e.loaded, e.lengthComputable ? e.total : 0));
+    xhr.upload.addEventListener("load", () => onProgress("check", 0, 0));
+    xhr.addEventListener("load", () => {
+      if (generation !== state.generation) return reject(new ApiFailure(0, { detail: "已退出" }));
+      let body = null;
+      try {
+        body = JSON.parse(xhr.responseText);
+      } catch (_) {
+        body = null;
+      }
+      if (xhr.status === 401 && state.token) signOut("令牌无效或已失效，请重新登录。");
+      if (xhr.status < 200 || xhr.status >= 300) return reject(new ApiFailure(xhr.status, body));
+      resolve({ status: xhr.status, body });
+    });
+    xhr.addEventListener("error", () => reject(new ApiFailure(0.5, { detail: "网络中断，文件未上传完成，请重试。" })));
+    xhr.send(form);
+  });
+}
+
+function megabytes(n) {
+  if (n < 1e6) return `${Math.max(1, Math.round(n / 1e3))} KB`;
+  return (n / 1e6).toFixed(n < 1e7 ? 1 : 0) + " MB";
+}
+
+function setProgress(stage, loaded, total) {
+  const box = $("#u-progress-box");
+  const bar = $("#u-progress");
+  const text = $("#u-stage");
+  show(box, stage !== "done");
+  box.dataset.stage = stage;
+  if (stage === "send") {
+    const pct = total ? Math.round((loaded / total) * 100) : 0;
+    bar.value = pct;
+    text.textContent = total ? `正在上传 ${pct}%（${megabytes(loaded)} / ${megabytes(total)}）` : "正在上传…";
+  } else if (stage === "check") {
+    bar.removeAttribute("value"); // indeterminate: the server is reading and checking the file
+    text.textContent = "文件已送达，服务器正在读取、校验并入库（大文件约需数秒）…";
+  }
+}
+
+function setStatus(text, tone) {
+  const status = $("#u-status");
+  status.textContent = text || "";
+  status.className = `status${tone ? ` state state-${tone}` : ""}`;
+  status.dataset.tone = tone || "";
+}
+
+// What was stored, in words: all rows / N of M rows / none.
+function storedSummary(receipt) {
+  const total = receipt.rows_total;
+  const ok = receipt.rows_accepted;
+  if (total === 0) return ["文件中没有数据行，未入库任何内容。", "error"];
+  if (ok === 0) return [`没有任何行入库（0 / ${num(total)} 行）：请按问题清单修改后重新上传。`, "error"];
+  if (ok < total) return [`已入库 ${num(ok)} / ${num(total)} 行，拒收 ${num(receipt.rows_rejected)} 行（见下方问题）。`, "warning"];
+  return [`全部 ${num(total)} 行已入库${receipt.errors ? `，但有 ${num(receipt.errors)} 个错误需要处理` : ""}。`,
+    receipt.errors ? "warning" : "ok"];
 }
 
 async function upload(event) {
@@ -663,43 +871,50 @@ async function upload(event) {
   const kind = $("#u-kind").value;
   const period = $("#u-period").value;
   const file = $("#u-file").files[0];
-  const status = $("#u-status");
   const box = clear($("#receipt"));
   show(box, false);
   showAlert(null);
   if (!code || !file || !/^\d{4}-\d{2}$/.test(period)) {
-    status.textContent = "请选择项目、月份和文件。";
+    setStatus("请选择项目、月份和文件。", "error");
+    return;
+  }
+  if (state.maxUpload && file.size > state.maxUpload) {
+    setStatus(`文件 ${megabytes(file.size)}，超过上传上限 ${megabytes(state.maxUpload)}，未上传。请拆分文件（如按班组或按月）后分别上传。`, "error");
     return;
   }
   const form = new FormData();
-  form.append("kind", kind);
+  if (kind) form.append("kind", kind); // 自动识别: no kind, the service recognises the file
   form.append("period", period);
   form.append("file", file, file.name);
   $("#u-submit").disabled = true;
-  status.textContent = "上传并校验中…";
+  setStatus("");
+  setProgress("send", 0, file.size);
   try {
     let result;
     try {
-      result = await call(`/api/v1/projects/${encodeURIComponent(code)}/uploads`, { method: "POST", body: form });
+      result = await sendForm(`/api/v1/projects/${encodeURIComponent(code)}/uploads`, form, setProgress);
     } catch (err) {
       if (err instanceof ApiFailure && err.status === 422) {
-        status.textContent = "";
+        setStatus("文件被拒收，未入库任何内容（原文件已保存备查）。原因见下方。", "error");
         renderUnreadable(box, err.body);
         return;
       }
       throw err;
     }
     const receipt = result.body;
-    status.textContent = result.status === 200 ? "此文件此前已上传过（内容相同），以下是原回执。" : "上传完成。";
+    const [text, tone] = storedSummary(receipt);
+    setStatus(result.status === 200 ? `此文件此前已上传过（内容相同），以下是原回执：${text}` : `上传完成：${text}`, tone);
     const report = await getJSON(receipt.report);
     renderReceipt(box, receipt, report);
     $("#pp-project").value = code;
     $("#pp-period").value = period;
     loadProjectPeriod().catch(reportError);
   } catch (err) {
-    status.textContent = "";
-    reportError(err);
+    const limit = err instanceof ApiFailure && err.status === 413 && state.maxUpload ? `（上限 ${megabytes(state.maxUpload)}）` : "";
+    setStatus(err instanceof ApiFailure ? `上传失败：${err.message}${limit}` : "", "error");
+    if (!(err instanceof ApiFailure)) reportError(err);
   } finally {
+    setProgress("done", 0, 0);
     $("#u-submit").disabled = state.projects.length === 0;
   }
 }
@@ -711,11 +926,11 @@ function receiptFacts(receipt) {
     ["项目", receipt.project, "project"],
     ["月份", receipt.period, "period"],
     ["上传编号", receipt.upload_id, "upload_id"],
-    ["数据行", receipt.rows_total, "rows_total"],
-    ["入库行", receipt.rows_accepted, "rows_accepted"],
-    ["拒收行", receipt.rows_rejected, "rows_rejected"],
-    ["错误", receipt.errors, "errors"],
-    ["警告", receipt.warnings, "warnings"],
+    ["数据行", num(receipt.rows_total), "rows_total"],
+    ["入库行", `${num(receipt.rows_accepted)} / ${num(receipt.rows_total)}`, "rows_accepted"],
+    ["拒收行", num(receipt.rows_rejected), "rows_rejected"],
+    ["错误", num(receipt.errors), "errors"],
+    ["警告", num(receipt.warnings), "warnings"],
   ];
   return h("dl", { class: "facts" }, facts.map(([name, value, key]) =>
     h("div", { dataset: { field: key } }, h("dt", {}, name), h("dd", {}, orDash(value)))));
@@ -733,9 +948,9 @@ function renderReceipt(box, receipt, report) {
         download(`/api/v1/uploads/${id}/report.xlsx`, `${stem}-问题标注.xlsx`).catch(reportError) },
       "下载问题标注 Excel（report.xlsx）"),
       h("button", { type: "button", class: "secondary", id: "dl-template", onclick: () =>
-        download(`/api/v1/templates/${receipt.kind}.xlsx`, `${receipt.kind}-template.xlsx`).catch(reportError) },
+        downloadTemplate(receipt.kind) },
       `下载${label(KIND_LABEL, receipt.kind)}空白模板`)),
-    findingsBlock(report, "本文件的问题"));
+    findingsBlock(report, "本文件的问题", { period: receipt.period, upload: receipt }));
   show(box, true);
 }
 
@@ -743,16 +958,24 @@ function renderUnreadable(box, body) {
   const receipt = (body.extra && body.extra.receipt) || {};
   box.dataset.uploadId = body.upload_id || "";
   box.append(
-    h("h3", { class: "error" }, "文件无法读取，未能入库"),
+    h("h3", { class: "error" }, "文件被拒收，未入库任何内容"),
     h("p", { class: "error", id: "unreadable-detail" }, orDash(body.detail)),
     h("p", { class: "muted" }, "原文件已保存备查。请按模板整理后重新上传。"),
-    receipt.upload_id ? receiptFacts(receipt) : null,
+    receipt.upload_id ? receiptFacts(receipt) : "",
     h("div", { class: "actions" },
       h("button", { type: "button", class: "secondary", id: "dl-template", onclick: () =>
-        download(`/api/v1/templates/${$("#u-kind").value}.xlsx`, "template.xlsx").catch(reportError) },
-      "下载空白模板")),
-    findingsBlock({ findings: body.findings || [], counts: countFindings(body.findings || []) }, "问题"));
+        downloadTemplate(receipt.kind || $("#u-kind").value) }, "下载空白模板")),
+    findingsBlock({ findings: body.findings || [], counts: countFindings(body.findings || []) }, "拒收原因",
+      { period: receipt.period, upload: receipt.upload_id ? receipt : null }));
   show(box, true);
+}
+
+function downloadTemplate(kind) {
+  if (!kind) {
+    setStatus("请先在“资料类型”中选择要下载哪一种模板。", "warning");
+    return;
+  }
+  download(`/api/v1/templates/${kind}.xlsx`, `${label(KIND_LABEL, kind)}模板.xlsx`).catch(reportError);
 }
 
 function countFindings(findings) {
@@ -780,14 +1003,25 @@ document.addEventListener("DOMContentLoaded", () => {
     const region = $("#b-region").value.trim();
     const q = new URLSearchParams({ period });
     if (region) q.set("region", region);
-    download(`/api/v1/coverage.xlsx?${q}`, `coverage-${period}.xlsx`).catch(reportError);
+    download(`/api/v1/coverage.xlsx?${q}`, `实名制工资支付覆盖率-${region || "全部"}-${period}.xlsx`).catch(reportError);
+  });
+  $("#b-bulletin").addEventListener("click", () => {
+    const period = $("#b-period").value;
+    const region = $("#b-region").value.trim() || (state.role === "bureau" && state.scope.length === 1 ? state.scope[0] : "");
+    if (!/^[1-8]\d{0,5}$/.test(region)) {
+      showAlert("请先填写区划代码前缀（如 4403），月度通报按区划生成。");
+      return;
+    }
+    if (!/^\d{4}-\d{2}$/.test(period)) {
+      showAlert("请选择统计月份（YYYY-MM）。");
+      return;
+    }
+    showAlert(null);
+    download(`/api/v1/bulletins/${region}/${period}.docx`, `实名制和工资支付情况通报-${region}-${period}.docx`).catch(reportError);
   });
   $("#detail-close").addEventListener("click", () => show($("#detail"), false));
   $("#upload-form").addEventListener("submit", upload);
-  $("#u-template").addEventListener("click", () => {
-    const kind = $("#u-kind").value;
-    download(`/api/v1/templates/${kind}.xlsx`, `${kind}-template.xlsx`).catch(reportError);
-  });
+  $("#u-template").addEventListener("click", () => downloadTemplate($("#u-kind").value));
   $("#u-project").addEventListener("change", () => {
     $("#pp-project").value = $("#u-project").value;
     loadProjectPeriod().catch(reportError);

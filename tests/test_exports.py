@@ -1,0 +1,267 @@
+"""Bureau exports: coverage.xlsx, a project-month's findings (xlsx, csv) and the monthly 通报 (docx),
+each opened (openpyxl, python-docx) and compared cell by cell with the API's JSON figures."""
+
+from __future__ import annotations
+
+import csv
+import io
+import urllib.parse
+from decimal import Decimal
+
+import docx
+import openpyxl
+import pytest
+
+import golden
+from conftest import upload
+
+PERIOD = golden.PERIOD  # 2026-10
+PREVIOUS = "2026-09"
+BASE = {"investment_type": "government", "contractor_credit_code": golden.CREDIT, "dedicated_account": golden.ACCOUNT,
+        "guarantee": {"form": "cash", "amount": "1.00"}, "notice_board": True}
+
+
+def _post_files(client, admin, code, files, period=PERIOD, kinds=None):
+    for kind, (name, data) in files.items():
+        if kinds is not None and kind not in kinds:
+            continue
+        r = upload(client, admin, code, kind, period, name, data)
+        assert r.status_code == 201, r.text
+
+
+@pytest.fixture
+def region(client, admin):
+    """Region 4403: A-1 (government, two workers, one without a contract, also a roster in
+    September), B-1 (other, ten workers), D-1 (government, nothing uploaded), E-1 (other: roster
+    and attendance only, so no expected amount: arrears cannot be estimated); C-1 in 3101."""
+    small = [golden.base(i) for i in range(1, 3)]
+    small[0].contract = None
+    big = [golden.base(i) for i in range(10, 20)]
+    extra = {"roster": [], "attendance": [], "payments": [], "roster_columns": []}
+    projects = [
+        ({**BASE, "code": "A-1", "name": "=HYPERLINK(\"x\")福田区某学校项目", "region_code": "440304"}, small, None),
+        ({**BASE, "code": "B-1", "name": "南山区某住宅项目", "region_code": "440305", "investment_type": "other"}, big, None),
+        ({**BASE, "code": "C-1", "name": "黄浦区某项目", "region_code": "310101"}, big[:3], None),
+        ({**BASE, "code": "D-1", "name": "宝安区某道路项目", "region_code": "440306"}, [], ()),
+        ({**BASE, "code": "E-1", "name": "龙岗区某厂房项目", "region_code": "440307", "investment_type": "other"},
+         [golden.base(i) for i in range(30, 33)], ("roster", "attendance")),
+    ]
+    for body, workers, kinds in projects:
+        assert client.post("/api/v1/projects", json=body, headers=admin).status_code == 201
+        if workers:
+            _post_files(client, admin, body["code"], golden.files(workers, extra), kinds=kinds)
+    name, data = golden.files(small, extra)["roster"]
+    wb = openpyxl.load_workbook(io.BytesIO(data))
+    wb.active["A1"] = "2026年9月建筑工人花名册"  # the title names the month; it must match the upload's
+    buf = io.BytesIO()
+    wb.save(buf)
+    _post_files(client, admin, "A-1", {"roster": (name, buf.getvalue())}, period=PREVIOUS)
+    return projects
+
+
+@pytest.fixture
+def bureau(tokens):
+    return tokens.issue("bureau", "4403")
+
+
+def _disposition_name(response) -> str:
+    value = response.headers["content-disposition"]
+    assert value.startswith("attachment;") and 'filename="' in value
+    star = value.split("filename*=UTF-8''")[1]
+    return urllib.parse.unquote(star)
+
+
+def _money(text: str) -> float:
+    return float(Decimal(text))
+
+
+def _rows_by_first_cell(ws) -> dict[str, tuple]:
+    return {str(r[0].value): r for r in ws.iter_rows() if r and r[0].value is not None}
+
+
+def test_coverage_xlsx_is_the_bureau_report(client, region, bureau):
+    api = client.get(f"/api/v1/coverage?period={PERIOD}", headers=bureau).json()
+    r = client.get(f"/api/v1/coverage.xlsx?period={PERIOD}", headers=bureau)
+    assert r.status_code == 200, r.text
+    assert _disposition_name(r) == f"实名制工资支付覆盖率-4403-{PERIOD}.xlsx"
+    wb = openpyxl.load_workbook(io.BytesIO(r.content))
+    assert wb.sheetnames == ["汇总", "项目明细"]
+    ws = wb["汇总"]
+    head = [c.value for c in next(row for row in ws.iter_rows() if row[0].value == "统计范围")]
+    assert head[:6] == ["统计范围", "项目数", "已上传项目数", "未上传项目数", "在场人数", "发薪人数"]
+    rows = _rows_by_first_cell(ws)
+    col = {name: i for i, name in enumerate(head)}
+    for label, t, scope_n in (("全部项目（合计）", api["totals"], 4), ("其中政府投资工程项目", api["by_investment_type"]["government"], 2)):
+        row = rows[label]
+        assert row[col["项目数"]].value == scope_n
+        assert row[col["已上传项目数"]].value == t["projects"]
+        assert row[col["未上传项目数"]].value == scope_n - t["projects"]
+        assert row[col["在场人数"]].value == t["workers_active"]
+        for key, name in (("realname_rate", "实名制覆盖率"), ("contract_rate", "劳动合同签订率"), ("full_pay_rate", "足额发放率")):
+            cell = row[col[name]]
+            assert cell.value == pytest.approx(t[key]) and cell.number_format == "0.0%", (label, name)
+        wages = row[col["专户发放工资总额（元）"]]
+        assert wages.data_type == "n" and wages.value == pytest.approx(_money(t["wages_paid"]))
+        assert wages.number_format == "#,##0.00"
+    # The government row counts A-1 and D-1 (not uploaded); 4403 holds four projects, C-1 is outside.
+    assert rows["全部项目（合计）"][col["未上传项目数"]].value == 1
+
+    projects = wb["项目明细"]
+    head = [c.value for c in next(row for row in projects.iter_rows() if row[0].value == "序号")]
+    col = {name: i for i, name in enumerate(head)}
+    lines = {row[col["项目编码"]].value: row for row in projects.iter_rows() if isinstance(row[0].value, int)}
+    assert sorted(lines) == ["A-1", "B-1", "D-1", "E-1"]
+    assert lines["D-1"][col["本月上传情况"]].value == "未上传"
+    by_code = {p["project"]: p for p in api["projects"]}
+    for code in ("A-1", "B-1", "E-1"):
+        item, line = by_code[code], lines[code]
+        assert line[col["本月上传情况"]].value == "已上传"
+        assert line[col["在场人数"]].value == item["workers_active"]
+        for key, name in (("realname_rate", "实名制覆盖率"), ("contract_rate", "劳动合同签订率"),
+                          ("dedicated_account_rate", "专户代发率（总包代发落实率）"), ("full_pay_rate", "足额发放率")):
+            cell = line[col[name]]
+            if item[key] is None:
+                assert cell.value == "—"
+            else:
+                assert cell.value == pytest.approx(item[key]) and cell.number_format == "0.0%"
+    # A project name that looks like a formula stays text.
+    name_cell = lines["A-1"][col["项目名称"]]
+    assert name_cell.data_type == "s" and name_cell.value.startswith("=HYPERLINK")
+    # E-1 has workers and no expected amount: not ¥0.00 but 无法估算.
+    assert by_code["E-1"]["fractions"]["full_pay_rate"]["denominator"] == 0 and by_code["E-1"]["arrears_estimate"] == "0.00"
+    assert lines["E-1"][col["欠薪风险金额（元）"]].value == "无法估算"
+    a_arrears = lines["A-1"][col["欠薪风险金额（元）"]]
+    assert a_arrears.value == pytest.approx(_money(by_code["A-1"]["arrears_estimate"])) and a_arrears.number_format == "#,##0.00"
+    totals = {row[0].value: row for row in projects.iter_rows() if row[0].value in ("合计", "其中政府投资工程项目")}
+    assert totals["合计"][col["在场人数"]].value == api["totals"]["workers_active"]
+    assert totals["其中政府投资工程项目"][col["在场人数"]].value == api["by_investment_type"]["government"]["workers_active"]
+
+
+def test_coverage_xlsx_admin_all_regions_is_named_so(client, region, admin):
+    r = client.get(f"/api/v1/coverage.xlsx?period={PERIOD}", headers=admin)
+    assert r.status_code == 200
+    assert _disposition_name(r) == f"实名制工资支付覆盖率-全部-{PERIOD}.xlsx"
+    assert 'filename="coverage-all-2026-10.xlsx"' in r.headers["content-disposition"]
+    lines = [row for row in openpyxl.load_workbook(io.BytesIO(r.content))["项目明细"].iter_rows(values_only=True)
+             if isinstance(row[0], int)]
+    assert len(lines) == 5
+
+
+def test_findings_exports_match_the_json(client, region, bureau):
+    api = client.get(f"/api/v1/projects/A-1/periods/{PERIOD}/findings", headers=bureau).json()
+    assert api["counts"]["total"] > 0
+    r = client.get(f"/api/v1/projects/A-1/periods/{PERIOD}/findings.xlsx", headers=bureau)
+    assert r.status_code == 200, r.text
+    assert _disposition_name(r) == f"核查问题清单-A-1-{PERIOD}.xlsx"
+    ws = openpyxl.load_workbook(io.BytesIO(r.content)).active
+    head = [c.value for c in next(row for row in ws.iter_rows() if row[0].value == "序号")]
+    assert head == ["序号", "所属月份", "来源", "资料类型", "文件名", "上传编号", "级别", "规则代码", "规则", "行号", "列",
+                    "值（已脱敏）", "工人身份证（已脱敏）", "说明"]
+    lines = [row for row in ws.iter_rows(values_only=True) if isinstance(row[0], int)]
+    assert len(lines) == api["counts"]["total"]
+    col = {name: i for i, name in enumerate(head)}
+    for f, line in zip(api["findings"], lines):
+        assert line[col["规则代码"]] == f["rule"]
+        assert line[col["说明"]] == f["message"]
+        assert (line[col["工人身份证（已脱敏）"]] or None) == f["worker"]
+        assert line[col["所属月份"]] == PERIOD
+        assert line[col["级别"]] in ("错误", "警告", "提示")
+        if f.get("upload_id"):
+            assert line[col["上传编号"]] == f["upload_id"] and line[col["文件名"]]
+            assert line[col["来源"]] == "本月上传"
+        else:
+            assert line[col["来源"]] in ("跨文件核对", "跨项目核对")
+    # Nothing unmasked: no 18-digit ID anywhere in the file.
+    text = "".join(str(v) for row in lines for v in row if v is not None)
+    for w in [golden.base(i) for i in range(1, 3)]:
+        assert w.id_number not in text
+
+    c = client.get(f"/api/v1/projects/A-1/periods/{PERIOD}/findings.csv", headers=bureau)
+    assert c.status_code == 200 and c.headers["content-type"].startswith("text/csv")
+    assert _disposition_name(c) == f"核查问题清单-A-1-{PERIOD}.csv"
+    assert c.content.startswith("\ufeff".encode())
+    rows = list(csv.reader(io.StringIO(c.content.decode("utf-8-sig"))))
+    assert rows[0] == head and len(rows) - 1 == api["counts"]["total"]
+    assert [r[7] for r in rows[1:]] == [f["rule"] for f in api["findings"]]
+
+
+def test_findings_of_a_carried_over_roster_name_its_month(client, region, bureau):
+    """November has no upload of its own for A-1: its roster is September's... no, October's, carried over."""
+    r = client.get("/api/v1/projects/A-1/periods/2026-11/findings.xlsx", headers=bureau)
+    assert r.status_code == 200
+    ws = openpyxl.load_workbook(io.BytesIO(r.content)).active
+    head = [c.value for c in next(row for row in ws.iter_rows() if row[0].value == "序号")]
+    col = {name: i for i, name in enumerate(head)}
+    lines = [row for row in ws.iter_rows(values_only=True) if isinstance(row[0], int)]
+    carried = [line for line in lines if line[col["上传编号"]]]
+    for line in carried:
+        assert line[col["所属月份"]] == PERIOD and line[col["来源"]] == f"沿用 {PERIOD} 上传的文件"
+
+
+def test_findings_export_scope_and_period(client, region, bureau):
+    assert client.get(f"/api/v1/projects/C-1/periods/{PERIOD}/findings.xlsx", headers=bureau).status_code == 404
+    assert client.get(f"/api/v1/projects/C-1/periods/{PERIOD}/findings.csv", headers=bureau).status_code == 404
+    bad = client.get("/api/v1/projects/A-1/periods/2026-13/findings.csv", headers=bureau)
+    assert bad.status_code == 400 and bad.json()["code"] == "PERIOD_INVALID"
+    assert client.get(f"/api/v1/projects/A-1/periods/{PERIOD}/findings.csv").status_code == 401
+
+
+def _doc_text(data: bytes) -> tuple[str, list]:
+    d = docx.Document(io.BytesIO(data))
+    return "\n".join(p.text for p in d.paragraphs), d.tables
+
+
+def test_bulletin_docx_says_what_the_dashboard_says(client, region, bureau):
+    api = client.get(f"/api/v1/coverage?period={PERIOD}", headers=bureau).json()
+    risks = client.get(f"/api/v1/risks?period={PERIOD}", headers=bureau).json()
+    r = client.get(f"/api/v1/bulletins/4403/{PERIOD}.docx", headers=bureau)
+    assert r.status_code == 200, r.text
+    assert r.headers["content-type"].startswith("application/vnd.openxmlformats-officedocument.wordprocessingml")
+    assert _disposition_name(r) == f"实名制和工资支付情况通报-4403-{PERIOD}.docx"
+    text, tables = _doc_text(r.content)
+    t, gov = api["totals"], api["by_investment_type"]["government"]
+    assert "2026年10月" in text and "通报" in text
+    assert f"本月纳入监管的在建工程项目共4个，已上传本月资料的{t['projects']}个，未上传的{4 - t['projects']}个" in text
+    assert f"在场农民工{t['workers_active']}人" in text
+    assert f"实名制覆盖率{t['realname_rate'] * 100:.1f}%（{t['fractions']['realname_rate']['numerator']}/" \
+           f"{t['fractions']['realname_rate']['denominator']}）" in text
+    assert "其中政府投资工程项目2个" in text
+    assert f"劳动合同签订率{gov['contract_rate'] * 100:.1f}%" in text
+    assert "宝安区某道路项目" in "\n".join(c.text for tb in tables for row in tb.rows for c in row.cells)  # not uploaded
+    # Risks: arrears first, the one that cannot be estimated apart, in the order of /risks.
+    cells = [[c.text for c in row.cells] for tb in tables for row in tb.rows]
+    risk_rows = [row for row in cells if row and row[1] in ("A-1", "B-1", "E-1") and len(row) == 8]
+    order = [p["project"] for p in risks["projects"]]
+    shown = [row[1] for row in risk_rows]
+    assert shown == [c for c in order if c in shown]
+    e1 = next(row for row in risk_rows if row[1] == "E-1")
+    assert e1[5] == "无法估算"
+    # The month's change: September had A-1's roster only.
+    assert "与2026年9月相比" in text
+    # The summary table: the government column equals by_investment_type.government.
+    summary = tables[0]
+    header = [c.text for c in summary.rows[0].cells]
+    assert header[:3] == ["指标", "全部项目", "其中政府投资工程项目"]
+    body = {row.cells[0].text: [c.text for c in row.cells] for row in summary.rows[1:]}
+    assert body["在场人数"][1] == f"{t['workers_active']:,}" and body["在场人数"][2] == f"{gov['workers_active']:,}"
+    assert body["实名制覆盖率"][1] == f"{t['realname_rate'] * 100:.1f}%"
+
+
+def test_bulletin_scope(client, region, bureau, admin):
+    assert client.get(f"/api/v1/bulletins/3101/{PERIOD}.docx", headers=bureau).status_code == 404
+    assert client.get(f"/api/v1/bulletins/44O3/{PERIOD}.docx", headers=bureau).status_code == 400
+    assert client.get(f"/api/v1/bulletins/3101/{PERIOD}.docx", headers=admin).status_code == 200
+
+
+def test_coverage_xlsx_over_a_range_sums_each_project(client, region, bureau):
+    api = client.get(f"/api/v1/coverage?period_from={PREVIOUS}&period_to={PERIOD}", headers=bureau).json()
+    r = client.get(f"/api/v1/coverage.xlsx?period_from={PREVIOUS}&period_to={PERIOD}", headers=bureau)
+    assert r.status_code == 200, r.text
+    assert _disposition_name(r) == f"实名制工资支付覆盖率-4403-{PREVIOUS}至{PERIOD}.xlsx"
+    ws = openpyxl.load_workbook(io.BytesIO(r.content))["项目明细"]
+    head = [c.value for c in next(row for row in ws.iter_rows() if row[0].value == "序号")]
+    col = {name: i for i, name in enumerate(head)}
+    lines = {row[col["项目编码"]]: row for row in ws.iter_rows(values_only=True) if isinstance(row[0], int)}
+    for p in api["projects"]:
+        assert lines[p["project"]][col["在场人数"]] == p["workers_active"]
+    assert lines["D-1"][col["本月上传情况"]] == "未上传"
