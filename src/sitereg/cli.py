@@ -56,6 +56,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
     logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("alembic").setLevel(logging.WARNING)  # its plugin set-up lines are noise at every start
     from sitereg.db import DatabaseUnavailable
     from sitereg.storage import StoreError
     try:
