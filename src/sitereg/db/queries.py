@@ -294,17 +294,14 @@ class Database:
     def next_version(self) -> int:
         """A ticket that increases with every call, from any process: take it before reading
         the tables a recheck summarises, so the later reader always holds the larger number."""
-        n = t.counters.c
-        stmt = (update(t.counters).where(n.name == "index_version").values(value=n.value + 1).returning(n.value))
         with self._write() as c:
-            return c.scalar(stmt)
+            return _ticket(c)
 
     def mark_pending(self, project: str, period: str) -> int:
         """Note that the project-period's derived rows are behind its inputs (before the change
         is made current); the recheck that takes a later ticket clears it."""
-        n = t.counters.c
         with self._write() as c:
-            seq = c.scalar(update(t.counters).where(n.name == "index_version").values(value=n.value + 1).returning(n.value))
+            seq = _ticket(c)
             stmt = self._insert(t.pending_rechecks).values(project=project, period=period, seq=seq, at=dt.datetime.now(dt.UTC))
             c.execute(stmt.on_conflict_do_update(index_elements=["project", "period"],
                                                  set_={"seq": stmt.excluded.seq, "at": stmt.excluded.at}))
@@ -445,6 +442,12 @@ class Database:
         v = t.coverage.c
         with self._read() as c:
             return c.scalar(select(v.version).where(v.project == project, v.period == period))
+
+
+def _ticket(c: Connection) -> int:
+    """The next number of the one counter that versions and pending marks share."""
+    n = t.counters.c
+    return c.scalar(update(t.counters).where(n.name == "index_version").values(value=n.value + 1).returning(n.value))
 
 
 def _bulk_insert(c: Connection, table: Table, rows: list[tuple]) -> None:
