@@ -157,3 +157,35 @@ def test_a_range_lists_each_project_once_with_summed_fractions():
     item = cov.project_items(summed, dt.date(2026, 11, 1)).to_dicts()[0]
     assert item["fractions"]["contract_rate"] == {"numerator": 4, "denominator": 5}
     assert item["fractions"]["on_time_rate"] == {"numerator": 1, "denominator": 2}  # November's deadline not yet passed
+
+
+def test_every_scope_sees_totals_trend_and_projects_that_agree(client, admin, tokens):
+    """Totals and the trend come from the database's per-month rollups (bureaus, admin) or from
+    the caller's own rows (a contractor); whichever way, they equal the sums of the projects
+    listed, and a trend month equals that month asked alone, for every kind of scope."""
+    base = {"name": "x", "investment_type": "government", "contractor_credit_code": golden.CREDIT,
+            "dedicated_account": golden.ACCOUNT, "notice_board": True}
+    _load_month(client, admin, {**base, "code": "A-1", "region_code": "440304"}, [golden.base(i) for i in range(1, 4)])
+    _load_month(client, admin, {**base, "code": "B-1", "region_code": "440305", "investment_type": "other",
+                                "contractor_credit_code": "91440106618704536K"}, [golden.base(i) for i in range(5, 7)])
+    _load_month(client, admin, {**base, "code": "C-1", "region_code": "310101"}, [golden.base(9)])
+    scopes = {"admin": (admin, {"A-1", "B-1", "C-1"}),
+              "bureau 4403": (tokens.issue("bureau", "4403"), {"A-1", "B-1"}),
+              "bureau 310101+440305": (tokens.issue("bureau", "310101", "440305"), {"B-1", "C-1"}),
+              "contractor": (tokens.issue("contractor", golden.CREDIT), {"A-1", "C-1"})}
+    for label, (headers, expected) in scopes.items():
+        for url in (f"/api/v1/coverage?period={PERIOD}", f"/api/v1/coverage?period_from=2026-08&period_to={PERIOD}"):
+            body = client.get(url, headers=headers).json()
+            assert {p["project"] for p in body["projects"]} == expected, (label, url)
+            assert body["totals"]["projects"] == len(expected)
+            for rate, fraction in body["totals"]["fractions"].items():
+                assert fraction == {k: sum(p["fractions"][rate][k] for p in body["projects"])
+                                    for k in ("numerator", "denominator")}, (label, url, rate)
+            if "trend" in body:
+                month = client.get(f"/api/v1/coverage?period={PERIOD}", headers=headers).json()["totals"]
+                assert body["trend"] == [{"period": PERIOD, **month}], label
+    narrowed = client.get(f"/api/v1/coverage?period={PERIOD}&region=440305", headers=scopes["bureau 4403"][0]).json()
+    assert [p["project"] for p in narrowed["projects"]] == ["B-1"]
+    outside = client.get(f"/api/v1/coverage?period={PERIOD}&region=4403", headers=scopes["bureau 310101+440305"][0]).json()
+    assert [p["project"] for p in outside["projects"]] == ["B-1"] and outside["totals"]["projects"] == 1
+    assert client.get(f"/api/v1/coverage?period={PERIOD}&region=5101", headers=admin).json()["totals"]["projects"] == 0

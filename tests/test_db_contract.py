@@ -317,6 +317,100 @@ def test_coverage_keeps_the_newest_version(db):
     assert db.coverage("2026-01", "2027-12", projects=[]) == []
 
 
+def _figures(n: int, deadline: str | None = "2026-12-15", **kw) -> dict:
+    """A coverage row whose every count is ``n`` (paid on time: n of n, by ``deadline``)."""
+    row = {k: n for k in t.COUNT_COLUMNS} | {k: True for k in t.FIVE_COLUMNS} | kw
+    row["on_time_by_deadline"] = [{"deadline": deadline, "n": n, "d": n}] if deadline else None
+    return row
+
+
+def _by_rows(db, first: str, last: str, today: str, prefixes=None) -> dict:
+    """What the rollups must say, summed from the project-period rows themselves."""
+    names, rows = db.coverage_figures(first, last, today, prefixes)
+    out: dict = {}
+    for r in (dict(zip(names, row)) for row in rows):
+        key = (r["period"], r["investment_type"])
+        acc = out.setdefault(key, {"projects": 0})
+        acc["projects"] += 1
+        for k in (*t.COUNT_COLUMNS, *t.FIVE_COLUMNS):
+            acc[k] = acc.get(k, 0) + r[k]
+    return out
+
+
+def test_rollups_equal_the_rows_after_any_sequence_of_writes(db):
+    """The per-month region sums a bureau's view reads are recomputed with every versioned write:
+    whatever order the writes come in (older versions refused, a project moved to another type),
+    they equal the sums of the stored rows, on-time pay counted only for deadlines passed."""
+    rng = random.Random(7)
+    codes = [f"XM-4403{k % 3:02d}-2026-{k:03d}" for k in range(12)]
+    version = 0
+    for _ in range(120):
+        version += rng.randint(-3, 5)  # some writes carry an older version and must change nothing
+        code, month = rng.choice(codes), rng.choice(["2026-09", "2026-10", "2026-11"])
+        kind = rng.choice(["government", "other"])
+        db.put_coverage(code, month, max(version, 1), code[3:9], kind,
+                        _figures(rng.randint(0, 9), rng.choice(["2026-10-15", "2026-12-15", None]),
+                                 five_guarantee=rng.random() < 0.5))
+    for today in ("2026-10-01", "2026-11-27", "2027-01-01"):
+        names, rows = db.coverage_months("2026-09", "2026-11", today)
+        rolled = {(r["period"], r["investment_type"]): {k: r[k] for k in names if k not in ("period", "investment_type")}
+                  for r in (dict(zip(names, row)) for row in rows)}
+        assert rolled == _by_rows(db, "2026-09", "2026-11", today)
+        names, rows = db.coverage_months("2026-10", "2026-10", today, prefixes=("440301",))
+        assert {(r[0], r[1]) for r in rows} == set(_by_rows(db, "2026-10", "2026-10", today, ("440301",)))
+    # The signature moves with every write that is taken, and only then.
+    before = db.coverage_signature("2026-09", "2026-11")
+    assert not db.put_coverage(codes[0], "2026-10", 1, "440300", "government", _figures(99))
+    assert db.coverage_signature("2026-09", "2026-11") == before
+    assert db.put_coverage(codes[0], "2026-10", version + 100, "440300", "government", _figures(99))
+    assert db.coverage_signature("2026-09", "2026-11") != before
+
+
+def test_per_project_sums_over_a_range_keep_the_latest_months_five_systems(db):
+    db.put_coverage(P1, "2026-09", 1, "440305", "government", _figures(2, "2026-10-15", five_guarantee=True))
+    db.put_coverage(P1, "2026-10", 2, "440305", "government", _figures(3, "2026-11-15", five_guarantee=False))
+    db.put_coverage(P2, "2026-10", 3, "440305", "other", _figures(5, "2026-11-15"))
+    names, rows = db.coverage_figures("2026-09", "2026-10", "2026-11-01", per_project=True)
+    got = {r["project"]: r for r in (dict(zip(names, row)) for row in rows)}
+    assert set(got) == {P1, P2}
+    assert got[P1]["a_n"] == 5 and got[P1]["five_guarantee"] == 0 and got[P1]["five_realname"] == 1
+    # On 2026-11-01 only September's deadline (2026-10-15) has passed.
+    assert (got[P1]["on_time_n"], got[P1]["on_time_d"]) == (2, 2)
+    assert (got[P2]["on_time_n"], got[P2]["on_time_d"]) == (0, 0)
+
+
+def test_migration_0003_fills_figures_and_rollups_from_stored_rows(tmp_path):
+    """A data directory written before the typed figures existed is upgraded in place: its rows'
+    JSON becomes the typed columns and the rollups, so region views answer as before."""
+    import json
+
+    from alembic import command
+    from alembic.config import Config
+
+    from sitereg.db import engine as eng
+
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    engine = eng.create(url)
+    config = Config()
+    config.set_main_option("script_location", str(eng._MIGRATIONS))
+    with engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.upgrade(config, "0002")
+        for i, (code, month) in enumerate([(P1, "2026-10"), (P2, "2026-10"), (P1, "2026-11")]):
+            conn.execute(text("INSERT INTO coverage VALUES (:p, :m, :v, '440305', 'government', :c)"),
+                         {"p": code, "m": month, "v": i + 1, "c": json.dumps(_figures(i + 2, "2026-11-15"))})
+    engine.dispose()
+    db = open_database(Settings(data_dir=str(tmp_path / "data"), database_url=url))
+    try:
+        names, rows = db.coverage_months("2026-10", "2026-11", "2026-12-01")
+        got = [dict(zip(names, row)) for row in rows]
+        assert [(r["period"], r["projects"], r["a_n"], r["on_time_d"], r["five_notice_board"]) for r in got] == [
+            ("2026-10", 2, 5, 5, 2), ("2026-11", 1, 4, 4, 1)]
+        assert db.coverage_signature("2026-10", "2026-11") == (3, 3)
+    finally:
+        db.close()
+
+
 def test_worker_index_overlaps_paid_elsewhere_and_versions(db):
     alice, bob, carol = 1 << 62, -(1 << 63), 42  # id_keys are signed 64-bit
     def days(*ds: int) -> int:  # the days present, as bits (bit d-1 for day d)

@@ -289,3 +289,49 @@ class CoverageCache:
                 self._frames.pop(next(iter(self._frames)))
             self._frames[key] = (signature, frame)
         return frame
+
+
+def _frame(table: tuple[list[str], list[tuple]]) -> pl.DataFrame:
+    names, rows = table
+    ints = {n: pl.Int64 for n in names if n not in ("project", "period", "region_code", "investment_type")}
+    return pl.DataFrame(rows, schema={n: ints.get(n, pl.String) for n in names}, orient="row")
+
+
+def region_figures(catalog: Catalog, first: str, last: str, today: dt.date, prefixes: tuple[str, ...] | None,
+                   investment_type: str | None, projects: list[str] | None) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """A region view's figures, summed by the database: (per month and investment type, with
+    the number of projects; per project — per project-month for one month, summed over the
+    months for a range), on-time pay as of ``today``. A scope of region prefixes reads the
+    per-month rollups; a list of projects (a contractor's) sums its few rows here instead."""
+    iso = today.isoformat()
+    items = _frame(catalog.db.coverage_figures(first, last, iso, prefixes, investment_type, projects,
+                                               per_project=first != last))
+    if projects is None:
+        months = _frame(catalog.db.coverage_months(first, last, iso, prefixes, investment_type))
+    else:
+        rows = items if first == last else _frame(catalog.db.coverage_figures(first, last, iso, prefixes, investment_type, projects))
+        figures = [n for n in rows.columns if n not in ("project", "period", "region_code", "investment_type")]
+        months = (rows.group_by("period", "investment_type").agg(pl.len().cast(pl.Int64).alias("projects"),
+                                                                  *[pl.col(n).sum() for n in figures])
+                  .sort("period", "investment_type"))
+    return months, items
+
+
+class ResponseCache:
+    """Encoded region responses, reused only under the same key, which includes the database's
+    (rows, greatest version) of the months asked for: a cached body is never stale."""
+
+    def __init__(self, size: int = 64) -> None:
+        self.size = size
+        self._bodies: dict[tuple, bytes] = {}
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple) -> bytes | None:
+        with self._lock:
+            return self._bodies.get(key)
+
+    def put(self, key: tuple, body: bytes) -> None:
+        with self._lock:
+            if len(self._bodies) >= self.size:
+                self._bodies.pop(next(iter(self._bodies)))
+            self._bodies[key] = body

@@ -42,12 +42,29 @@ def _periods(period: str | None, period_from: str | None, period_to: str | None)
 
 
 def _summary(rows: pl.DataFrame, today, first: str, last: str) -> dict[str, Any]:
-    """Summed counts over a set of project-periods as a Coverage-like object."""
+    """Summed counts over a set of stored project-period rows as a Coverage-like object."""
     summed = cov.sum_counts(rows)
     summed["on_time_n"], summed["on_time_d"] = cov.on_time_frame(rows, today)
-    out = {"projects": rows.select("project").n_unique() if rows.height else 0, **cov.rates(summed)}
-    out["five_systems"] = {k: int(rows.get_column(f"five_{k}").sum()) if rows.height else 0 for k in FIVE}
-    return out
+    return _summed(summed, rows.select("project").n_unique() if rows.height else 0,
+                   {k: int(rows.get_column(f"five_{k}").sum()) if rows.height else 0 for k in FIVE})
+
+
+def _summed(counts: dict[str, int], projects: int, five: dict[str, int]) -> dict[str, Any]:
+    return {"projects": projects, **cov.rates(counts), "five_systems": five}
+
+
+def _month_summary(months: pl.DataFrame, projects: int) -> dict[str, Any]:
+    """Figures the database summed per month and type (``period.region_figures``), summed again."""
+    sums = months.select(pl.col(k).sum() for k in (*cov.COUNT_COLUMNS, *(f"five_{k}" for k in FIVE))).row(0, named=True) \
+        if months.height else {}
+    return _summed({k: int(sums.get(k) or 0) for k in cov.COUNT_COLUMNS}, projects,
+                   {k: int(sums.get(f"five_{k}") or 0) for k in FIVE})
+
+
+def _check_type(investment_type: str | None) -> None:
+    if investment_type is not None and investment_type not in INVESTMENT_TYPES:
+        raise bad_request("VALIDATION", "investment_type 应为 government / state_owned / other",
+                          "investment_type must be government, state_owned or other")
 
 
 class CoverageController(Controller):
@@ -56,34 +73,23 @@ class CoverageController(Controller):
 
     def _rows(self, request: Request, principal: Principal, first: str, last: str, region: str | None,
               investment_type: str | None) -> tuple[pl.DataFrame, dict]:
+        """The stored rows of every project-period in view, for the exports and /risks."""
         require_role(principal, "admin", "bureau", "contractor")
-        if investment_type is not None and investment_type not in INVESTMENT_TYPES:
-            raise bad_request("VALIDATION", "investment_type 应为 government / state_owned / other",
-                              "investment_type must be government, state_owned or other")
+        _check_type(investment_type)
         catalog: Catalog = request.app.state.catalog
         # One region prefix narrows both queries in the database (a bureau usually has one).
         prefix = region or (principal.scope[0] if principal.role == "bureau" and len(principal.scope) == 1 else None)
-        projects = {p.code: p for p in catalog.projects(prefix) if principal.sees(p)
-                    and (region is None or p.region_code.startswith(region))
-                    and (investment_type is None or p.investment_type == investment_type)}
+        projects = self._visible(catalog, principal, region, investment_type)
         state = request.app.state
         updating = period_mod.settle(catalog, state.settings, state.today(), first, last)
         request.state.updating = [{"project": p, "period": m} for p, m in updating if p in projects]
         rows = period_mod.coverage_rows(catalog, first, last, prefix, list(projects), state.coverage_cache)
         return rows, projects
 
-    def _frame(self, rows: pl.DataFrame, projects: dict, today, first: str | None = None,
-               last: str | None = None) -> pl.DataFrame:
-        if rows.height == 0:
-            return pl.DataFrame()
-        if first is not None and first != last:
+    def _frame(self, rows: pl.DataFrame, projects: dict, today, first: str, last: str) -> pl.DataFrame:
+        if rows.height and first != last:
             rows = cov.sum_by_project(rows, f"{first}..{last}")  # a range: one item per project
-        names = pl.DataFrame({"project": list(projects), "name": [p.name for p in projects.values()]})
-        return cov.project_items(rows.join(names, on="project", how="left"), today).sort("period", "project")
-
-    def _items(self, rows: pl.DataFrame, projects: dict, today) -> list[dict[str, Any]]:
-        frame = self._frame(rows, projects, today)
-        return frame.to_dicts() if frame.height else []
+        return self._named(rows, projects, today)
 
     @get("/coverage", operation_id="getRegionCoverage", sync_to_thread=True)
     def region(self, request: Request, principal: NamedDependency[Principal], period: FromQuery[str | None] = None,
@@ -93,27 +99,77 @@ class CoverageController(Controller):
         type, each project's Coverage, and a month-by-month trend for a period range.
         ``Accept: text/csv`` answers one line per project-period."""
         first, last = _periods(period, period_from, period_to)
-        rows, projects = self._rows(request, principal, first, last, region, investment_type)
-        today = request.app.state.today()
-        if "text/csv" in request.headers.get("accept", ""):
-            return Response(_csv(self._items(rows, projects, today)), media_type="text/csv; charset=utf-8",
+        require_role(principal, "admin", "bureau", "contractor")
+        _check_type(investment_type)
+        state = request.app.state
+        catalog: Catalog = state.catalog
+        today = state.today()
+        projects = self._visible(catalog, principal, region, investment_type)
+        updating = [{"project": p, "period": m} for p, m in period_mod.settle(catalog, state.settings, today, first, last)
+                    if p in projects]
+        as_csv = "text/csv" in request.headers.get("accept", "")
+        # The database's (rows, greatest version) of these months is in the key: never stale.
+        key = (principal.role, principal.scope, first, last, region, investment_type, today, len(projects),
+               tuple((u["project"], u["period"]) for u in updating), as_csv, catalog.db.coverage_signature(first, last))
+        body = state.response_cache.get(key)
+        if body is None:
+            body = self._region_body(catalog, principal, projects, first, last, region, investment_type, today, updating, as_csv)
+            state.response_cache.put(key, body)
+        if as_csv:
+            return Response(body, media_type="text/csv; charset=utf-8",
                             headers={"Content-Disposition": "attachment; filename=coverage.csv"})
+        return Response(body, media_type="application/json")
+
+    def _visible(self, catalog: Catalog, principal: Principal, region: str | None, investment_type: str | None) -> dict:
+        prefix = region or (principal.scope[0] if principal.role == "bureau" and len(principal.scope) == 1 else None)
+        return {p.code: p for p in catalog.projects(prefix) if principal.sees(p)
+                and (region is None or p.region_code.startswith(region))
+                and (investment_type is None or p.investment_type == investment_type)}
+
+    def _region_body(self, catalog: Catalog, principal: Principal, projects: dict, first: str, last: str,
+                     region: str | None, investment_type: str | None, today, updating: list, as_csv: bool) -> bytes:
+        # A bureau's or admin's view is whole region prefixes: the database sums it from the
+        # per-month rollups. A contractor's is a list of its projects.
+        if principal.role == "contractor":
+            prefixes, codes = None, list(projects)
+        elif principal.role == "admin":
+            prefixes, codes = ((region,) if region else None), None
+        elif region is None:
+            prefixes, codes = principal.scope, None
+        elif any(region.startswith(s) for s in principal.scope):
+            prefixes, codes = (region,), None
+        else:
+            prefixes = tuple(s for s in principal.scope if s.startswith(region))
+            codes = None if prefixes else []
+        months, items = period_mod.region_figures(catalog, first, last, today, prefixes or None, investment_type, codes)
+        if first != last and items.height:
+            items = items.with_columns(period=pl.lit(f"{first}..{last}"))
+        frame = self._named(items, projects, today)
+        if as_csv:
+            return _csv(frame.to_dicts() if frame.height else []).encode()
         body: dict[str, Any] = {
             "period": first if first == last else None, "period_from": first, "period_to": last,
             "region": region, "investment_type": investment_type,
             # Project-periods whose figures are being recomputed right now (a change is in flight).
-            "updating": request.state.updating,
-            "totals": _summary(rows, today, first, last),
-            "by_investment_type": {t: _summary(rows.filter(pl.col("investment_type") == t) if rows.height else rows,
-                                               today, first, last) for t in INVESTMENT_TYPES},
+            "updating": updating,
+            "totals": _month_summary(months, items.height),
+            "by_investment_type": {
+                t: _month_summary(months.filter(pl.col("investment_type") == t) if months.height else months,
+                                  items.filter(pl.col("investment_type") == t).height if items.height else 0)
+                for t in INVESTMENT_TYPES},
             # Ten thousand projects are encoded by Polars in one go and embedded as they are.
-            "projects": msgspec.Raw(frame.write_json().encode()) if (frame := self._frame(rows, projects, today, first, last)).height
-            else [],
+            "projects": msgspec.Raw(frame.write_json().encode()) if frame.height else [],
         }
         if first != last:
-            months = sorted(set(rows.get_column("period").to_list())) if rows.height else []
-            body["trend"] = [{"period": m, **_summary(rows.filter(pl.col("period") == m), today, m, m)} for m in months]
-        return Response(body)
+            body["trend"] = [{"period": m, **_month_summary(part, int(part.get_column("projects").sum()))}
+                             for (m,), part in months.group_by("period", maintain_order=True)] if months.height else []
+        return msgspec.json.encode(body)
+
+    def _named(self, items: pl.DataFrame, projects: dict, today) -> pl.DataFrame:
+        if items.height == 0:
+            return pl.DataFrame()
+        names = pl.DataFrame({"project": list(projects), "name": [p.name for p in projects.values()]})
+        return cov.project_items(items.join(names, on="project", how="left"), today).sort("period", "project")
 
     @get("/coverage.xlsx", operation_id="exportRegionCoverage", sync_to_thread=True, media_type=XLSX)
     def region_xlsx(self, request: Request, principal: NamedDependency[Principal], period: FromQuery[str | None] = None,

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from typing import Any
 
 import msgspec
-from sqlalchemy import Connection, Engine, Table, delete, func, insert, literal_column, or_, select, update
+from sqlalchemy import BigInteger, Connection, Engine, Table, cast, delete, func, insert, literal_column, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import OperationalError
 
@@ -391,17 +391,65 @@ class Database:
     # -- coverage (versioned: an older computation never replaces a newer one)
     def put_coverage(self, project: str, period: str, version: int, region_code: str, investment_type: str,
                      counts: dict) -> bool:
+        """Store the project-period's figures unless a newer version is stored, and recompute the
+        month's rollup row for its region and type in the same transaction."""
+        v = t.coverage.c
         with self._write() as c:
-            return self._claim_version(c, t.coverage, project, period, version, region_code=region_code,
-                                       investment_type=investment_type, counts=_json(counts))
+            old = c.execute(select(v.region_code, v.investment_type).where(v.project == project, v.period == period)).first()
+            groups = sorted({(period, region_code, investment_type), *([(period, *old)] if old else [])})
+            for group in groups:  # sorted: two writers lock rollup rows in one order, never deadlock
+                self._lock_rollup(c, *group)
+            if not self._claim_version(c, t.coverage, project, period, version, region_code=region_code,
+                                       investment_type=investment_type, counts=_json(counts), **_figures(counts)):
+                return False
+            o = t.coverage_on_time
+            c.execute(delete(o).where(o.c.project == project, o.c.period == period))
+            if deadlines := _deadlines(project, period, region_code, investment_type, counts):
+                c.execute(insert(o), deadlines)
+            for group in groups:
+                self._refresh_rollup(c, *group)
+        return True
+
+    def _lock_rollup(self, c, period: str, region_code: str, investment_type: str) -> None:
+        r = t.coverage_rollup
+        c.execute(self._insert(r).values(period=period, region_code=region_code, investment_type=investment_type,
+                                         version=0, projects=0).on_conflict_do_nothing())
+        if c.dialect.name == "postgresql":  # SQLite's writer already holds the database's one write lock
+            c.execute(select(r.c.version).where(r.c.period == period, r.c.region_code == region_code,
+                                                r.c.investment_type == investment_type).with_for_update())
+
+    def _refresh_rollup(self, c, period: str, region_code: str, investment_type: str) -> None:
+        """The rollup row of (period, region, type) summed again from its coverage rows."""
+        v, r, ro, o = t.coverage.c, t.coverage_rollup, t.coverage_rollup_on_time, t.coverage_on_time.c
+        where = (v.period == period, v.region_code == region_code, v.investment_type == investment_type)
+        sums = c.execute(select(func.max(v.version).label("version"), func.count().label("projects"),
+                                *[func.sum(getattr(v, n)).label(n) for n in FIGURES]).where(*where)).one()._mapping
+        mine = (r.c.period == period, r.c.region_code == region_code, r.c.investment_type == investment_type)
+        c.execute(update(r).where(*mine).values({k: int(val or 0) for k, val in sums.items()}))
+        c.execute(delete(ro).where(ro.c.period == period, ro.c.region_code == region_code,
+                                   ro.c.investment_type == investment_type))
+        c.execute(insert(ro).from_select(
+            ["period", "region_code", "investment_type", "deadline", "n", "d"],
+            select(o.period, o.region_code, o.investment_type, o.deadline, func.sum(o.n), func.sum(o.d))
+            .where(o.period == period, o.region_code == region_code, o.investment_type == investment_type)
+            .group_by(o.period, o.region_code, o.investment_type, o.deadline)))
 
     def load_coverage(self, rows: list[dict]) -> None:
         """Bulk-insert coverage rows into project-periods that have none (``rows``: project,
-        period, version, region_code, investment_type, counts) — for loading many at once,
-        as benchmarks do; ``put_coverage`` is the versioned write the service uses."""
+        period, version, region_code, investment_type, counts) and sum their months' rollups
+        again — for loading many at once, as benchmarks do; ``put_coverage`` is the versioned
+        write the service uses."""
+        if not rows:
+            return
         with self._write() as c:
             _bulk_insert(c, t.coverage, [(r["project"], r["period"], r["version"], r["region_code"], r["investment_type"],
-                                          _json(r["counts"])) for r in rows])
+                                          _json(r["counts"]), *_figures(r["counts"]).values()) for r in rows])
+            _bulk_insert(c, t.coverage_on_time, [tuple(d.values()) for r in rows for d in _deadlines(
+                r["project"], r["period"], r["region_code"], r["investment_type"], r["counts"])])
+            groups = sorted({(r["period"], r["region_code"], r["investment_type"]) for r in rows})
+            for group in groups:
+                self._lock_rollup(c, *group)
+                self._refresh_rollup(c, *group)
 
     def coverage(self, first: str, last: str, region_prefix: str | None = None,
                  projects: list[str] | None = None) -> list[dict]:
@@ -409,7 +457,7 @@ class Database:
         v = t.coverage.c
         q = select(v.project, v.period, v.counts).where(v.period.between(first, last)).order_by(v.period, v.project)
         if region_prefix:
-            q = q.where(v.region_code.startswith(region_prefix, autoescape=True))
+            q = q.where(_prefixed(v.region_code, (region_prefix,)))
         if projects is not None:
             q = q.where(v.project.in_(projects))
         with self._read() as c:
@@ -420,12 +468,12 @@ class Database:
         return out
 
     def coverage_signature(self, first: str, last: str) -> tuple[int, int]:
-        """(rows, greatest version) of the coverage rows in [first, last]. Every write takes a
-        fresh, larger ticket, so this pair changes whenever any of those rows does."""
-        v = t.coverage.c
+        """(rows, greatest version) of the coverage rows in [first, last], read from the rollups.
+        Every write takes a fresh, larger ticket, so this pair changes whenever any of those rows does."""
+        r = t.coverage_rollup.c
         with self._read() as c:
-            n, top = c.execute(select(func.count(), func.max(v.version)).where(v.period.between(first, last))).one()
-        return int(n), int(top or 0)
+            n, top = c.execute(select(func.sum(r.projects), func.max(r.version)).where(r.period.between(first, last))).one()
+        return int(n or 0), int(top or 0)
 
     def coverage_texts(self, first: str, last: str, region_prefix: str | None = None) -> list[str]:
         """The stored counts of every project-period in [first, last] as their JSON text, by
@@ -434,14 +482,98 @@ class Database:
         v = t.coverage.c
         q = select(v.counts).where(v.period.between(first, last)).order_by(v.period, v.project)
         if region_prefix:
-            q = q.where(v.region_code.startswith(region_prefix, autoescape=True))
+            q = q.where(_prefixed(v.region_code, (region_prefix,)))
         with self._read() as c:
             return list(c.scalars(q))
+
+    def coverage_months(self, first: str, last: str, today: str, prefixes: tuple[str, ...] | None = None,
+                        investment_type: str | None = None) -> tuple[list[str], list[tuple]]:
+        """Per (period, investment type): projects, the summed figures, and on-time pay counting
+        only deadlines before ``today`` (ISO) — from the rollups. (column names, rows)"""
+        r, ro = t.coverage_rollup.c, t.coverage_rollup_on_time.c
+        due = (select(ro.period, ro.region_code, ro.investment_type, func.sum(ro.n).label("n"), func.sum(ro.d).label("d"))
+               .where(ro.period.between(first, last), ro.deadline < today)
+               .group_by(ro.period, ro.region_code, ro.investment_type).subquery())
+        figures = [func.sum(getattr(r, n)).label(n) for n in FIGURES if n not in ("on_time_n", "on_time_d")]
+        q = (select(r.period, r.investment_type, func.sum(r.projects).label("projects"), *figures,
+                    func.coalesce(func.sum(due.c.n), 0).label("on_time_n"), func.coalesce(func.sum(due.c.d), 0).label("on_time_d"))
+             .select_from(t.coverage_rollup.outerjoin(due, (due.c.period == r.period) & (due.c.region_code == r.region_code)
+                                                      & (due.c.investment_type == r.investment_type)))
+             .where(r.period.between(first, last), r.projects > 0)
+             .group_by(r.period, r.investment_type).order_by(r.period, r.investment_type))
+        q = _scoped(q, r, prefixes, investment_type, None)
+        return self._table(q)
+
+    def coverage_figures(self, first: str, last: str, today: str, prefixes: tuple[str, ...] | None = None,
+                         investment_type: str | None = None, projects: list[str] | None = None,
+                         per_project: bool = False) -> tuple[list[str], list[tuple]]:
+        """The typed figures of each project-period in [first, last] (or, ``per_project``, summed
+        per project over the months, with the five systems of its latest month), on-time pay
+        counting only deadlines before ``today``. (column names, rows)"""
+        v, o = t.coverage.c, t.coverage_on_time.c
+        keys = [o.project] if per_project else [o.project, o.period]
+        due = _scoped(select(*keys, func.sum(o.n).label("on_time_n"), func.sum(o.d).label("on_time_d"))
+                      .where(o.period.between(first, last), o.deadline < today), o, prefixes, investment_type, projects)
+        due = due.group_by(*keys).subquery()
+        counts = [n for n in COUNTS if n not in ("on_time_n", "on_time_d")]
+        if per_project:
+            month = cast(func.replace(v.period, "-", ""), BigInteger)
+            # Summed per project before the join (two hash aggregates, not a sort of every row);
+            # the five systems of the latest month: the greatest yyyymm*2+bit carries its bit.
+            base = select(v.project, func.max(v.region_code).label("region_code"),
+                          func.max(v.investment_type).label("investment_type"),
+                          *[func.sum(getattr(v, n)).label(n) for n in counts],
+                          *[(func.max(month * 2 + getattr(v, n)) % 2).label(n) for n in FIVE]).group_by(v.project)
+        else:
+            base = select(v.project, v.period, v.region_code, v.investment_type, *[getattr(v, n) for n in (*counts, *FIVE)])
+        base = _scoped(base.where(v.period.between(first, last)), v, prefixes, investment_type, projects).subquery()
+        on = (due.c.project == base.c.project) if per_project else \
+            (due.c.project == base.c.project) & (due.c.period == base.c.period)
+        order = (base.c.project,) if per_project else (base.c.period, base.c.project)
+        q = (select(*base.c, func.coalesce(due.c.on_time_n, 0).label("on_time_n"),
+                    func.coalesce(due.c.on_time_d, 0).label("on_time_d"))
+             .select_from(base.outerjoin(due, on)).order_by(*order))
+        return self._table(q)
+
+    def _table(self, q) -> tuple[list[str], list[tuple]]:
+        with self._read() as c:
+            result = c.execute(q)
+            return list(result.keys()), [tuple(row) for row in result]
 
     def coverage_version(self, project: str, period: str) -> int | None:
         v = t.coverage.c
         with self._read() as c:
             return c.scalar(select(v.version).where(v.project == project, v.period == period))
+
+
+COUNTS, FIVE = t.COUNT_COLUMNS, t.FIVE_COLUMNS
+FIGURES = (*COUNTS, *FIVE)
+
+
+def _figures(counts: dict) -> dict[str, int]:
+    return {n: int(counts.get(n) or 0) for n in FIGURES}
+
+
+def _deadlines(project: str, period: str, region_code: str, investment_type: str, counts: dict) -> list[dict]:
+    return [{"project": project, "period": period, "deadline": str(g["deadline"]), "region_code": region_code,
+             "investment_type": investment_type, "n": int(g["n"]), "d": int(g["d"])}
+            for g in counts.get("on_time_by_deadline") or [] if g.get("deadline")]
+
+
+def _prefixed(column, prefixes: tuple[str, ...]):
+    """Region codes under any of the prefixes (digits), as ranges an index can serve (LIKE with
+    ESCAPE cannot use SQLite's): '4403' <= code < '4403~'."""
+    return or_(*[column.between(p, p + "~") for p in prefixes])
+
+
+def _scoped(q, cols, prefixes: tuple[str, ...] | None, investment_type: str | None, projects: list[str] | None):
+    if prefixes is not None:
+        q = q.where(_prefixed(cols.region_code, prefixes))
+    if investment_type is not None:
+        q = q.where(cols.investment_type == investment_type)
+    if projects is not None:
+        q = q.where(cols.project.in_(projects))
+    return q
 
 
 def _ticket(c: Connection) -> int:

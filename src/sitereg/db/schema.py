@@ -216,6 +216,18 @@ worker_months = Table(
     Index(None, "id_key", "period"),
 )
 
+# The numerators and denominators of one project-period (domain.md's rates) and its five systems
+# (0/1): typed columns, so a region's figures are sums the database computes, not JSON parsed by
+# the reader. ``counts`` keeps the whole row as computed (with the error counts /risks reads).
+COUNT_COLUMNS = ("w_n", "a_n", "paid_n", "realname_n", "contract_n", "dedicated_n", "full_pay_n", "full_pay_d",
+                 "on_time_n", "on_time_d", "ssc_count", "ssc_fen", "dedicated_count", "wages_fen", "arrears_fen")
+FIVE_COLUMNS = ("five_realname", "five_dedicated_account", "five_guarantee", "five_bank_payroll", "five_notice_board")
+
+
+def _figures() -> list[Column]:
+    return [Column(name, BigInteger, nullable=False, server_default="0") for name in (*COUNT_COLUMNS, *FIVE_COLUMNS)]
+
+
 coverage = Table(
     "coverage", metadata,
     Column("project", Key, nullable=False),
@@ -224,8 +236,50 @@ coverage = Table(
     Column("region_code", Key, nullable=False),
     Column("investment_type", Key, nullable=False),
     Column("counts", Text, nullable=False),
+    *_figures(),
     PrimaryKeyConstraint("project", "period"),
     Index(None, "period", "region_code"),
+)
+
+# On-time pay of a coverage row per pay deadline: whoever reads it later counts only the
+# deadlines passed by then. Region and type are repeated so a region's sums need no join.
+coverage_on_time = Table(
+    "coverage_on_time", metadata,
+    Column("project", Key, nullable=False),
+    Column("period", Key, nullable=False),
+    Column("deadline", Key, nullable=False),  # ISO date
+    Column("region_code", Key, nullable=False),
+    Column("investment_type", Key, nullable=False),
+    Column("n", BigInteger, nullable=False),
+    Column("d", BigInteger, nullable=False),
+    PrimaryKeyConstraint("project", "period", "deadline"),
+    Index(None, "period", "region_code"),
+)
+
+# The coverage rows summed per (month, region code, investment type), recomputed in the same
+# transaction as every coverage write under a lock on this row: a month's totals and a trend
+# read a few hundred rows at any city size. ``version`` is the greatest of the summed rows, so
+# (sum of projects, greatest version) over some months changes whenever any of their rows does.
+coverage_rollup = Table(
+    "coverage_rollup", metadata,
+    Column("period", Key, nullable=False),
+    Column("region_code", Key, nullable=False),
+    Column("investment_type", Key, nullable=False),
+    Column("version", BigInteger, nullable=False),
+    Column("projects", BigInteger, nullable=False),
+    *_figures(),
+    PrimaryKeyConstraint("period", "region_code", "investment_type"),
+)
+
+coverage_rollup_on_time = Table(
+    "coverage_rollup_on_time", metadata,
+    Column("period", Key, nullable=False),
+    Column("region_code", Key, nullable=False),
+    Column("investment_type", Key, nullable=False),
+    Column("deadline", Key, nullable=False),
+    Column("n", BigInteger, nullable=False),
+    Column("d", BigInteger, nullable=False),
+    PrimaryKeyConstraint("period", "region_code", "investment_type", "deadline"),
 )
 
 # A project-period whose inputs changed and whose derived rows (worker index, coverage) are not

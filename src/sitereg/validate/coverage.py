@@ -114,18 +114,21 @@ def project_items(rows: pl.DataFrame, today: dt.date) -> pl.DataFrame:
 
     if rows.height == 0:
         return pl.DataFrame()
-    due = (
-        rows.select("project", "period", "on_time_by_deadline").explode("on_time_by_deadline")
-        .unnest("on_time_by_deadline")
-        .filter(c("deadline").is_not_null() & (pl.lit(today) > c("deadline")))
-        .group_by("project", "period").agg(on_time_n=c("n").sum(), on_time_d=c("d").sum())
-    ) if "on_time_by_deadline" in rows.columns and rows.schema["on_time_by_deadline"] != pl.List(pl.Null) else None
-    frame = rows.drop("on_time_n", "on_time_d")
-    if due is not None and due.height:
-        frame = frame.join(due, on=["project", "period"], how="left")
+    if "on_time_by_deadline" not in rows.columns:
+        frame = rows  # figures the database summed: on-time pay already as of today
     else:
-        frame = frame.with_columns(on_time_n=pl.lit(None, pl.Int64), on_time_d=pl.lit(None, pl.Int64))
-    frame = frame.with_columns(c("on_time_n").fill_null(0), c("on_time_d").fill_null(0))
+        due = (
+            rows.select("project", "period", "on_time_by_deadline").explode("on_time_by_deadline")
+            .unnest("on_time_by_deadline")
+            .filter(c("deadline").is_not_null() & (pl.lit(today) > c("deadline")))
+            .group_by("project", "period").agg(on_time_n=c("n").sum(), on_time_d=c("d").sum())
+        ) if rows.schema["on_time_by_deadline"] != pl.List(pl.Null) else None
+        frame = rows.drop("on_time_n", "on_time_d")
+        if due is not None and due.height:
+            frame = frame.join(due, on=["project", "period"], how="left")
+        else:
+            frame = frame.with_columns(on_time_n=pl.lit(None, pl.Int64), on_time_d=pl.lit(None, pl.Int64))
+        frame = frame.with_columns(c("on_time_n").fill_null(0), c("on_time_d").fill_null(0))
 
     def rate(num: str, den: str) -> pl.Expr:
         return pl.when(c(den) > 0).then((c(num) / c(den)).round(6)).otherwise(None)
