@@ -19,6 +19,7 @@ import polars as pl
 
 from sitereg import tables
 from sitereg.catalog import Catalog, Project
+from sitereg.db.schema import FIVE_COLUMNS
 from sitereg.settings import Settings
 from sitereg.validate import checks as ck
 from sitereg.validate import coverage as cov
@@ -293,8 +294,11 @@ class CoverageCache:
 
 def _frame(table: tuple[list[str], list[tuple]]) -> pl.DataFrame:
     names, rows = table
-    ints = {n: pl.Int64 for n in names if n not in ("project", "period", "region_code", "investment_type")}
-    return pl.DataFrame(rows, schema={n: ints.get(n, pl.String) for n in names}, orient="row")
+    texts = ("project", "period", "region_code", "investment_type", "name")
+    frame = pl.DataFrame(rows, schema={n: pl.String if n in texts else pl.Int64 for n in names}, orient="row")
+    if "five_key" in frame.columns:  # the latest month's five systems, as bits
+        frame = frame.with_columns(((pl.col("five_key") // (1 << i)) % 2).alias(n) for i, n in enumerate(FIVE_COLUMNS)).drop("five_key")
+    return frame
 
 
 def region_figures(catalog: Catalog, first: str, last: str, today: dt.date, prefixes: tuple[str, ...] | None,
@@ -310,7 +314,7 @@ def region_figures(catalog: Catalog, first: str, last: str, today: dt.date, pref
         months = _frame(catalog.db.coverage_months(first, last, iso, prefixes, investment_type))
     else:
         rows = items if first == last else _frame(catalog.db.coverage_figures(first, last, iso, prefixes, investment_type, projects))
-        figures = [n for n in rows.columns if n not in ("project", "period", "region_code", "investment_type")]
+        figures = [n for n in rows.columns if n not in ("project", "period", "region_code", "investment_type", "name")]
         months = (rows.group_by("period", "investment_type").agg(pl.len().cast(pl.Int64).alias("projects"),
                                                                   *[pl.col(n).sum() for n in figures])
                   .sort("period", "investment_type"))

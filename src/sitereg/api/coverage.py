@@ -104,16 +104,26 @@ class CoverageController(Controller):
         state = request.app.state
         catalog: Catalog = state.catalog
         today = state.today()
-        projects = self._visible(catalog, principal, region, investment_type)
+        prefixes, codes = self._scope(catalog, principal, region, investment_type)
+
+        def in_view(code: str) -> bool:
+            if codes is not None:
+                return code in codes
+            p = catalog.project(code)  # few: only projects with a change in flight
+            return p is not None and principal.sees(p) and (region is None or p.region_code.startswith(region)) \
+                and (investment_type is None or p.investment_type == investment_type)
+
         updating = [{"project": p, "period": m} for p, m in period_mod.settle(catalog, state.settings, today, first, last)
-                    if p in projects]
+                    if in_view(p)]
         as_csv = "text/csv" in request.headers.get("accept", "")
         # The database's (rows, greatest version) of these months is in the key: never stale.
-        key = (principal.role, principal.scope, first, last, region, investment_type, today, len(projects),
-               tuple((u["project"], u["period"]) for u in updating), as_csv, catalog.db.coverage_signature(first, last))
+        # (Names are fixed at registration; a project with no figures is not listed.)
+        key = (principal.role, principal.scope, first, last, region, investment_type, today,
+               tuple(codes) if codes is not None else None, tuple((u["project"], u["period"]) for u in updating), as_csv,
+               catalog.db.coverage_signature(first, last))
         body = state.response_cache.get(key)
         if body is None:
-            body = self._region_body(catalog, principal, projects, first, last, region, investment_type, today, updating, as_csv)
+            body = self._region_body(catalog, prefixes, codes, first, last, region, investment_type, today, updating, as_csv)
             state.response_cache.put(key, body)
         if as_csv:
             return Response(body, media_type="text/csv; charset=utf-8",
@@ -126,25 +136,28 @@ class CoverageController(Controller):
                 and (region is None or p.region_code.startswith(region))
                 and (investment_type is None or p.investment_type == investment_type)}
 
-    def _region_body(self, catalog: Catalog, principal: Principal, projects: dict, first: str, last: str,
-                     region: str | None, investment_type: str | None, today, updating: list, as_csv: bool) -> bytes:
-        # A bureau's or admin's view is whole region prefixes: the database sums it from the
-        # per-month rollups. A contractor's is a list of its projects.
+    def _scope(self, catalog: Catalog, principal: Principal, region: str | None,
+               investment_type: str | None) -> tuple[tuple[str, ...] | None, list[str] | None]:
+        """(region prefixes, project codes) of the caller's view: a bureau's or admin's view is
+        whole region prefixes, which the database sums from its per-month rollups without
+        listing projects; a contractor's is the list of its projects."""
         if principal.role == "contractor":
-            prefixes, codes = None, list(projects)
-        elif principal.role == "admin":
-            prefixes, codes = ((region,) if region else None), None
-        elif region is None:
-            prefixes, codes = principal.scope, None
-        elif any(region.startswith(s) for s in principal.scope):
-            prefixes, codes = (region,), None
-        else:
-            prefixes = tuple(s for s in principal.scope if s.startswith(region))
-            codes = None if prefixes else []
-        months, items = period_mod.region_figures(catalog, first, last, today, prefixes or None, investment_type, codes)
+            return None, list(self._visible(catalog, principal, region, investment_type))
+        if principal.role == "admin":
+            return ((region,) if region else None), None
+        if region is None:
+            return principal.scope, None
+        if any(region.startswith(s) for s in principal.scope):
+            return (region,), None
+        inside = tuple(s for s in principal.scope if s.startswith(region))
+        return (inside, None) if inside else (None, [])
+
+    def _region_body(self, catalog: Catalog, prefixes, codes, first: str, last: str, region: str | None,
+                     investment_type: str | None, today, updating: list, as_csv: bool) -> bytes:
+        months, items = period_mod.region_figures(catalog, first, last, today, prefixes, investment_type, codes)
         if first != last and items.height:
             items = items.with_columns(period=pl.lit(f"{first}..{last}"))
-        frame = self._named(items, projects, today)
+        frame = cov.project_items(items, today).sort("period", "project") if items.height else pl.DataFrame()
         if as_csv:
             return _csv(frame.to_dicts() if frame.height else []).encode()
         body: dict[str, Any] = {

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from typing import Any
 
 import msgspec
-from sqlalchemy import BigInteger, Connection, Engine, Table, cast, delete, func, insert, literal_column, or_, select, update
+from sqlalchemy import Connection, Engine, Table, delete, func, insert, literal_column, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import OperationalError
 
@@ -68,7 +68,7 @@ class Database:
     # -- projects
     def create_project(self, p: Project) -> bool:
         """False when the code is taken (the primary key decides, also between processes)."""
-        stmt = self._insert(t.projects).values(code=p.code, region_code=p.region_code,
+        stmt = self._insert(t.projects).values(code=p.code, region_code=p.region_code, name=p.name,
                                                contractor_credit_code=p.contractor_credit_code, body=_json(p))
         with self._write() as c:
             return _inserted(c, stmt.on_conflict_do_nothing())
@@ -103,17 +103,17 @@ class Database:
 
     # -- uploads
     def add_upload(self, r: Receipt) -> Receipt:
-        """Store a receipt; when the same bytes were already stored for the project, kind and
+        """Store a receipt; when the same bytes were already accepted for the project, kind and
         period, the stored receipt is returned instead (the unique constraint decides)."""
         u = t.uploads.c
         stmt = self._insert(t.uploads).values(
-            upload_id=r.upload_id, project=r.project, period=r.period, kind=r.kind, sha256=r.sha256,
+            upload_id=r.upload_id, project=r.project, period=r.period, kind=r.kind, sha256=dedupe_key(r),
             status=r.status, created_at=r.created_at, body=_json(r)).on_conflict_do_nothing()
         with self._write() as c:
             if _inserted(c, stmt):
                 return r
             body = c.scalar(select(u.body).where(u.project == r.project, u.kind == r.kind, u.period == r.period,
-                                                 u.sha256 == r.sha256))
+                                                 u.sha256 == dedupe_key(r)))
             if body is None:  # the conflict was the upload id: the same receipt stored before
                 body = c.scalar(select(u.body).where(u.upload_id == r.upload_id))
         return msgspec.json.decode(body, type=Receipt)
@@ -400,7 +400,7 @@ class Database:
             for group in groups:  # sorted: two writers lock rollup rows in one order, never deadlock
                 self._lock_rollup(c, *group)
             if not self._claim_version(c, t.coverage, project, period, version, region_code=region_code,
-                                       investment_type=investment_type, counts=_json(counts), **_figures(counts)):
+                                       investment_type=investment_type, counts=_json(counts), **_figures(counts, period)):
                 return False
             o = t.coverage_on_time
             c.execute(delete(o).where(o.c.project == project, o.c.period == period))
@@ -443,7 +443,7 @@ class Database:
             return
         with self._write() as c:
             _bulk_insert(c, t.coverage, [(r["project"], r["period"], r["version"], r["region_code"], r["investment_type"],
-                                          _json(r["counts"]), *_figures(r["counts"]).values()) for r in rows])
+                                          _json(r["counts"]), *_figures(r["counts"], r["period"]).values()) for r in rows])
             _bulk_insert(c, t.coverage_on_time, [tuple(d.values()) for r in rows for d in _deadlines(
                 r["project"], r["period"], r["region_code"], r["investment_type"], r["counts"])])
             groups = sorted({(r["period"], r["region_code"], r["investment_type"]) for r in rows})
@@ -507,9 +507,10 @@ class Database:
     def coverage_figures(self, first: str, last: str, today: str, prefixes: tuple[str, ...] | None = None,
                          investment_type: str | None = None, projects: list[str] | None = None,
                          per_project: bool = False) -> tuple[list[str], list[tuple]]:
-        """The typed figures of each project-period in [first, last] (or, ``per_project``, summed
-        per project over the months, with the five systems of its latest month), on-time pay
-        counting only deadlines before ``today``. (column names, rows)"""
+        """The typed figures and project name of each project-period in [first, last] (or,
+        ``per_project``, summed per project over the months, with ``five_key`` whose low five
+        bits are the five systems of its latest month), on-time pay counting only deadlines
+        before ``today``. (column names, rows)"""
         v, o = t.coverage.c, t.coverage_on_time.c
         keys = [o.project] if per_project else [o.project, o.period]
         due = _scoped(select(*keys, func.sum(o.n).label("on_time_n"), func.sum(o.d).label("on_time_d"))
@@ -517,22 +518,21 @@ class Database:
         due = due.group_by(*keys).subquery()
         counts = [n for n in COUNTS if n not in ("on_time_n", "on_time_d")]
         if per_project:
-            month = cast(func.replace(v.period, "-", ""), BigInteger)
-            # Summed per project before the join (two hash aggregates, not a sort of every row);
-            # the five systems of the latest month: the greatest yyyymm*2+bit carries its bit.
+            # Summed per project before the join (hash aggregates, not a sort of every row).
             base = select(v.project, func.max(v.region_code).label("region_code"),
                           func.max(v.investment_type).label("investment_type"),
                           *[func.sum(getattr(v, n)).label(n) for n in counts],
-                          *[(func.max(month * 2 + getattr(v, n)) % 2).label(n) for n in FIVE]).group_by(v.project)
+                          func.max(v.five_key).label("five_key")).group_by(v.project)
         else:
             base = select(v.project, v.period, v.region_code, v.investment_type, *[getattr(v, n) for n in (*counts, *FIVE)])
         base = _scoped(base.where(v.period.between(first, last)), v, prefixes, investment_type, projects).subquery()
         on = (due.c.project == base.c.project) if per_project else \
             (due.c.project == base.c.project) & (due.c.period == base.c.period)
         order = (base.c.project,) if per_project else (base.c.period, base.c.project)
+        p = t.projects.c
         q = (select(*base.c, func.coalesce(due.c.on_time_n, 0).label("on_time_n"),
-                    func.coalesce(due.c.on_time_d, 0).label("on_time_d"))
-             .select_from(base.outerjoin(due, on)).order_by(*order))
+                    func.coalesce(due.c.on_time_d, 0).label("on_time_d"), p.name)
+             .select_from(base.outerjoin(due, on).outerjoin(t.projects, p.code == base.c.project)).order_by(*order))
         return self._table(q)
 
     def _table(self, q) -> tuple[list[str], list[tuple]]:
@@ -550,8 +550,17 @@ COUNTS, FIVE = t.COUNT_COLUMNS, t.FIVE_COLUMNS
 FIGURES = (*COUNTS, *FIVE)
 
 
-def _figures(counts: dict) -> dict[str, int]:
-    return {n: int(counts.get(n) or 0) for n in FIGURES}
+def dedupe_key(r: Receipt) -> str:
+    """The uploads table's sha256 column: the file's digest for an accepted upload, so the same
+    bytes again are that upload; for a refused one the digest and its upload id, so the same
+    bytes can be tried again (after the contractor saved a column map, say) and are read anew."""
+    return r.sha256 if r.status == "accepted" else f"{r.sha256}:{r.upload_id}"
+
+
+def _figures(counts: dict, period: str) -> dict[str, int]:
+    """The typed columns of a coverage row."""
+    bits = sum(1 << i for i, n in enumerate(FIVE) if counts.get(n))
+    return {**{n: int(counts.get(n) or 0) for n in FIGURES}, "five_key": int(period.replace("-", "")) * 32 + bits}
 
 
 def _deadlines(project: str, period: str, region_code: str, investment_type: str, counts: dict) -> list[dict]:

@@ -67,6 +67,7 @@ projects = Table(
     Column("region_code", Key, nullable=False, index=True),
     Column("contractor_credit_code", Key, nullable=False, index=True),
     Column("body", Text, nullable=False),
+    Column("name", Text, nullable=False, server_default=""),  # for region views' joins (also in body)
 )
 
 tokens = Table(
@@ -83,7 +84,7 @@ uploads = Table(
     Column("project", Key, nullable=False),
     Column("period", Key, nullable=False),
     Column("kind", Key, nullable=False),
-    Column("sha256", Key, nullable=False),
+    Column("sha256", Key, nullable=False),  # refused uploads: "digest:upload_id" (queries.dedupe_key)
     Column("status", Key, nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
     Column("body", Text, nullable=False),
@@ -237,6 +238,9 @@ coverage = Table(
     Column("investment_type", Key, nullable=False),
     Column("counts", Text, nullable=False),
     *_figures(),
+    # yyyymm * 32 + the five systems as bits: the greatest over some months carries the latest
+    # month's five systems, for a range's per-project list, in one integer MAX.
+    Column("five_key", BigInteger, nullable=False, server_default="0"),
     PrimaryKeyConstraint("project", "period"),
     Index(None, "period", "region_code"),
 )

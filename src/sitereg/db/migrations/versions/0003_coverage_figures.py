@@ -1,4 +1,5 @@
-"""Coverage figures as typed columns, on-time pay per deadline, and per-month region rollups.
+"""Coverage figures as typed columns, on-time pay per deadline, per-month region rollups, and
+project names as a column (region views join them instead of decoding every project).
 
 A region's month or a 12-month trend then reads a few hundred summed rows, and a range's
 per-project figures are one GROUP BY, instead of parsing every project-month's JSON.
@@ -33,6 +34,9 @@ def upgrade() -> None:
     with op.batch_alter_table("coverage") as batch:
         for column in _figures():
             batch.add_column(column)
+        batch.add_column(sa.Column("five_key", sa.BigInteger(), nullable=False, server_default="0"))
+    with op.batch_alter_table("projects") as batch:
+        batch.add_column(sa.Column("name", sa.Text(), nullable=False, server_default=""))
     op.create_table(
         "coverage_on_time",
         sa.Column("project", key, nullable=False), sa.Column("period", key, nullable=False),
@@ -62,7 +66,12 @@ def upgrade() -> None:
 def _backfill(conn) -> None:
     """Typed figures and on-time rows from each stored row's JSON, then the rollups summed from them."""
     coverage = sa.table("coverage", *[sa.column(n) for n in ("project", "period", "region_code", "investment_type",
-                                                             "counts", *FIGURES)])
+                                                             "counts", "five_key", *FIGURES)])
+    projects = sa.table("projects", sa.column("code"), sa.column("body"), sa.column("name"))
+    names = [{"c": code, "n": json.loads(body).get("name") or ""} for code, body in conn.execute(
+        sa.select(projects.c.code, projects.c.body))]
+    if names:
+        conn.execute(projects.update().where(projects.c.code == sa.bindparam("c")).values(name=sa.bindparam("n")), names)
     on_time = sa.table("coverage_on_time", *[sa.column(n) for n in ("project", "period", "deadline", "region_code",
                                                                    "investment_type", "n", "d")])
     rows = conn.execute(sa.select(coverage.c.project, coverage.c.period, coverage.c.region_code,
@@ -71,7 +80,9 @@ def _backfill(conn) -> None:
         figures, deadlines = [], []
         for r in rows[start:start + 1000]:
             counts = json.loads(r.counts)
-            figures.append({"p": r.project, "m": r.period, **{n: int(counts.get(n) or 0) for n in FIGURES}})
+            figures.append({"p": r.project, "m": r.period, **{n: int(counts.get(n) or 0) for n in FIGURES},
+                            "five_key": int(r.period.replace("-", "")) * 32
+                            + sum(1 << i for i, n in enumerate(FIVE) if counts.get(n))})
             for g in counts.get("on_time_by_deadline") or []:
                 if g.get("deadline"):
                     deadlines.append({"project": r.project, "period": r.period, "deadline": g["deadline"],
@@ -79,7 +90,7 @@ def _backfill(conn) -> None:
                                       "n": int(g["n"]), "d": int(g["d"])})
         if figures:
             conn.execute(coverage.update().where(coverage.c.project == sa.bindparam("p"), coverage.c.period == sa.bindparam("m"))
-                         .values({n: sa.bindparam(n) for n in FIGURES}), figures)
+                         .values({n: sa.bindparam(n) for n in (*FIGURES, "five_key")}), figures)
         if deadlines:
             conn.execute(on_time.insert(), deadlines)
     sums = ", ".join(f"SUM({n})" for n in FIGURES)
@@ -96,6 +107,8 @@ def downgrade() -> None:
     op.drop_table("coverage_rollup")
     op.drop_index("ix_coverage_on_time_period_region_code", table_name="coverage_on_time")
     op.drop_table("coverage_on_time")
+    with op.batch_alter_table("projects") as batch:
+        batch.drop_column("name")
     with op.batch_alter_table("coverage") as batch:
-        for name in FIGURES:
+        for name in (*FIGURES, "five_key"):
             batch.drop_column(name)
