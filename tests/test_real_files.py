@@ -351,3 +351,24 @@ def test_the_marked_workbook_of_a_site_wage_sheet(client, project, contractor):
 
     wb = openpyxl.load_workbook(io.BytesIO(x.content))
     assert {"钢筋班", "木工班", "汇总"} <= set(wb.sheetnames)
+
+
+def test_a_saved_column_map_lets_the_same_refused_file_in(client, project, contractor, catalog):
+    """A site's own header the service does not know refuses the file; once the contractor has
+    saved a column map for it, sending the very same file again reads it anew and takes it
+    (a refused upload does not hold its bytes' place), while accepted bytes stay deduplicated."""
+    import idgen
+
+    ids = [idgen.make_id(seq=100 + i) for i in range(2)]
+    data = ("姓名,工人证件,日期,工时\n" + "".join(f"工人{i},{x},{PERIOD}-0{d},8\n" for i, x in enumerate(ids) for d in (5, 6))).encode()
+    first = upload(client, contractor, project["code"], "attendance", PERIOD, "考勤.csv", data)
+    assert first.status_code == 422, first.text
+    assert "COLUMN_MISSING" in _rules(_report(client, contractor, first.json()))
+    catalog.db.save_column_map(project["code"], "attendance", {"工人证件": "id_number"})
+    again = upload(client, contractor, project["code"], "attendance", PERIOD, "考勤.csv", data)
+    assert again.status_code == 201, again.text
+    body = again.json()
+    assert body["upload_id"] != first.json()["upload_id"] and body["rows_accepted"] == 4
+    assert "COLUMN_UNKNOWN" not in _rules(_report(client, contractor, body))
+    repeat = upload(client, contractor, project["code"], "attendance", PERIOD, "考勤.csv", data)
+    assert repeat.status_code == 200 and repeat.json()["upload_id"] == body["upload_id"]

@@ -79,8 +79,10 @@ def ingest(
             return _resent(catalog, settings, project, existing, today)
 
     result = read(settings, data, filename)
+    # The contractor's saved column maps (header as written -> column): a site's own headers go in unrenamed.
+    maps = {k: catalog.db.column_map(project.code, k) for k in ((kind,) if kind else KINDS)}
     if kind is None:
-        kind = _detect(result)
+        kind = _detect(result, {h: col for m in maps.values() for h, col in m.items()})
         existing = catalog.find_duplicate(project.code, kind, period, sha)
         if existing is not None:
             return _resent(catalog, settings, project, existing, today)
@@ -95,14 +97,15 @@ def ingest(
         findings = file_finding(result.code, args={"reason": result.reason})
         total = accepted = rejected = 0
     elif kind == UNDETECTED:
-        findings = _undetected(result)
+        findings = _undetected(result, {h: col for m in maps.values() for h, col in m.items()})
         total = rejected = result.frame.height
         accepted = 0
     else:
         men, women = age_limits(settings, project.region_code, dt.date(int(period[:4]), int(period[5:7]), 1))
         roster = _current_roster(catalog, project.code, period) if kind in ("attendance", "payroll", "entry_exit") else None
+        column_map = maps[kind] if kind in maps else catalog.db.column_map(project.code, kind)
         ctx = Context(period=period, today=today, age_limit_men=men, age_limit_women=women, job_types=_JOBS,
-                      roster=roster)
+                      roster=roster, column_map=column_map or None)
         checked = validate_file(result, kind, ctx)
         findings = checked.findings
         total, rejected = checked.rows_total, checked.rows_rejected
@@ -148,17 +151,17 @@ def _resent(catalog: Catalog, settings: Settings, project: Project, existing: Re
     return Outcome(existing, created=False, readable=readable)
 
 
-def _detect(result: Table | ReadFailure) -> str:
+def _detect(result: Table | ReadFailure, column_map: dict[str, str]) -> str:
     if isinstance(result, ReadFailure):
         return UNDETECTED
-    found = [k for k in (detect_kind(t.headers) for t in result.sheets()) if k is not None]
+    found = [k for k in (detect_kind(t.headers, column_map) for t in result.sheets()) if k is not None]
     return found[0] if found else UNDETECTED
 
 
-def _undetected(table: Table) -> pl.DataFrame:
+def _undetected(table: Table, column_map: dict[str, str]) -> pl.DataFrame:
     """A table of no kind: say so, with what its header looks like."""
-    best = max(KINDS, key=lambda k: match_score(k, table.headers))
-    hm = map_headers(best, table.headers)
+    best = max(KINDS, key=lambda k: match_score(k, table.headers, column_map))
+    hm = map_headers(best, table.headers, column_map)
     parts = [file_finding("COLUMN_MISSING", args={
         "name": name, "label": column(best, name).label,
         "nearest": nearest_header(best, name, [h for h in table.headers if h not in hm.columns.values()]) or "-",

@@ -37,6 +37,11 @@ def finding_json(row: dict[str, Any], kind: str | None, lang: str) -> dict[str, 
     params = {"column": row["column"] or "", "value": value or "", "worker": row["worker"] or "", **args}
     if lang == "zh" and "reason" in args:
         params["reason"] = reason_zh(str(args["reason"]))
+    # "-" is stored where no kind fits or no header is near: words for it in the reader's language.
+    if params.get("looks") == "-":
+        params["looks"] = "无法判断" if lang == "zh" else "none of the kinds"
+    if params.get("nearest") == "-":
+        params["nearest"] = "无" if lang == "zh" else "none"
     if rule.code == "VALUE_MISSING":
         params.setdefault("rejected", "（本行未入库）" if lang == "zh" else " (this row was not stored)")
     out = {
@@ -49,6 +54,8 @@ def finding_json(row: dict[str, Any], kind: str | None, lang: str) -> dict[str, 
         "worker": row["worker"],
         "message": rule.message(lang, **params),
     }
+    if row.get("sheet"):  # a workbook of several sheets: which one the row is on
+        out["sheet"] = row["sheet"]
     if row.get("upload_id"):
         out["upload_id"] = row["upload_id"]
     return out

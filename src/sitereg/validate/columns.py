@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
 KINDS = ("roster", "contracts", "attendance", "payroll", "payments", "entry_exit")
@@ -46,7 +47,7 @@ SCHEMAS: dict[str, tuple[Column, ...]] = {
         CREDIT,
         EMPLOYER,
         TEAM,
-        Column("job_type", "工种", ("工种", "工种名称", "工种代码", "当前工种", "jobtype", "worktype"), True, "codes.md 工种代码或名称"),
+        Column("job_type", "工种", ("工种", "工种名称", "工种代码", "当前工种", "jobtype", "worktype"), True, "工种代码或名称（见工种代码表）"),
         Column("entry_date", "进场日期", ("进场日期", "进场时间", "entrydate"), note="如 2026-10-08；有进退场记录的可不填"),
         Column("exit_date", "退场日期", ("退场日期", "退场时间", "离场时间", "离场日期", "出场日期", "exitdate"), note="未退场留空"),
         BANK_CARD,
@@ -195,15 +196,29 @@ class HeaderMap:
     not_stored: tuple[str, ...] = ()  # recognised personal-data columns deliberately not kept
 
 
-def map_headers(kind: str, headers: list[str]) -> HeaderMap:
+def map_headers(kind: str, headers: list[str], column_map: Mapping[str, str] | None = None) -> HeaderMap:
+    """Canonical column -> header as written. ``column_map`` is a contractor's saved map (header
+    as written -> canonical column of this kind): it is consulted first, by the header's text
+    after the same normalisation, and a mapped header is never an unknown column."""
     aliases = _ALIAS[kind]
+    names = {col.name for col in SCHEMAS[kind]}
+    saved = {normalise_header(h): name for h, name in (column_map or {}).items() if name in names}
     columns: dict[str, str] = {}
     days: dict[int, str] = {}
     unknown: list[str] = []
     not_stored: list[str] = []
+    # The saved map first, so that its header wins the column over one that merely looks like it.
+    mapped: dict[str, str] = {}
+    for header in headers:
+        canon = saved.get(normalise_header(header))
+        if canon is not None and canon not in columns:
+            columns[canon] = header
+            mapped[header] = canon
     for header in headers:
         key = normalise_header(header)
         canon = aliases.get(key)
+        if header in mapped or (key in saved and saved[key] in columns):
+            continue  # mapped (or a second header the contractor gave the same meaning)
         if canon is not None and canon not in columns:
             columns[canon] = header
         elif kind == "attendance" and (day := day_of(header)) is not None and day not in days:
@@ -231,16 +246,23 @@ def map_headers(kind: str, headers: list[str]) -> HeaderMap:
     return HeaderMap(columns, days, tuple(unknown), missing, tuple(not_stored))
 
 
-def match_score(kind: str, headers: list[str]) -> tuple[int, int, int]:
+def required_columns(kind: str) -> tuple[str, ...]:
+    """The columns a row of the kind must fill, in template order."""
+    required = tuple(c.name for c in SCHEMAS[kind] if c.required)
+    # A roster row needs a payout account: the bank card (or the social-security card instead).
+    return required + ("bank_card",) if kind == "roster" else required
+
+
+def match_score(kind: str, headers: list[str], column_map: Mapping[str, str] | None = None) -> tuple[int, int, int]:
     """How well a header row fits a kind: (no required column missing, columns mapped, -unknown)."""
-    hm = map_headers(kind, headers)
+    hm = map_headers(kind, headers, column_map)
     mapped = len(hm.columns) + (1 if hm.days else 0)
     return (0 if hm.missing else 1, mapped, -len(hm.unknown))
 
 
-def detect_kind(headers: list[str]) -> str | None:
+def detect_kind(headers: list[str], column_map: Mapping[str, str] | None = None) -> str | None:
     """The kind whose columns the header fits best (its required columns all there), else None."""
-    scores = {kind: match_score(kind, headers) for kind in KINDS}
+    scores = {kind: match_score(kind, headers, column_map) for kind in KINDS}
     best = max(scores, key=lambda k: scores[k])
     return best if scores[best][0] == 1 and scores[best][1] >= 2 else None
 

@@ -7,7 +7,9 @@ coverage:
   account, the pay deadline;
 - ``payouts``: one row per payment record, joined with the roster entry of its worker.
 The rules themselves are registry entries (``rules.CROSS_RULES``): an expression over one of
-these frames.
+these frames, plus the derived columns the entry declares (computed here only for the rules
+that run). What stays in ``prepare`` is what coverage needs too, and the per-worker sums that
+need the day-level tables.
 """
 
 from __future__ import annotations
@@ -15,11 +17,14 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import polars as pl
 
+from sitereg.validate import rules as registry
 from sitereg.validate.filecheck import TABLE_SCHEMAS
+from sitereg.validate.rules import Env, Rule, derive
 
 c = pl.col
 STATUTORY_DAYS = 21.75  # paid days of a month (劳社部发〔2008〕3号): a monthly wage prorates over these
@@ -164,8 +169,6 @@ def prepare(t: PeriodTables, period: str, dedicated_account: str | None, today: 
         deadline=c("deadline").fill_null(last_of_next),
     ).with_columns(
         late=c("paid_at") > c("deadline"),
-        shared=c("id_number").n_unique().over("payee_account") > 1,
-        payee_workers=c("id_number").n_unique().over("payee_account"),
     )
     paid = pay.group_by("id_number").agg(
         p_name=c("name").first(),
@@ -206,7 +209,6 @@ def prepare(t: PeriodTables, period: str, dedicated_account: str | None, today: 
             _today=pl.lit(today),
         )
         .with_columns(
-            overdue=c("_today") > c("deadline"),
             # Arrears: the contract's expected pay, else what the payroll says is owed (gross).
             shortfall_fen=pl.when(c("has_expected") & (c("days") > 0))
             .then(pl.max_horizontal(pl.lit(0), c("expected_fen") - c("paid_own_fen")))
@@ -268,27 +270,32 @@ def overlaps(mine: PeriodTables, period: str, days_elsewhere: pl.DataFrame, paid
             .sort("date", nulls_last=True).unique(["id_number", "what", "other"], keep="first", maintain_order=True))
 
 
-def cross_findings(prepared: Prepared, overlap: pl.DataFrame, overpaid_ratio: float) -> pl.DataFrame:
+def cross_findings(prepared: Prepared, overlap: pl.DataFrame, overpaid_ratio: float,
+                   rules: Sequence[Rule] | None = None) -> pl.DataFrame:
+    """Findings of every cross-file and cross-project rule of ``rules`` (the registry when not given)."""
     from sitereg.validate import checks as ck
-    from sitereg.validate.rules import RULES
 
+    rules = registry.RULES if rules is None else rules
     frames = {
-        "workers": prepared.workers.with_columns(_ratio=pl.lit(overpaid_ratio)),
+        "workers": prepared.workers,
         "payouts": prepared.payouts.with_columns(name=pl.coalesce(c("r_name"), c("name"))),
         "overlaps": overlap,
     }
+    running = [r for r in rules if r.over is not None and r.across is not None and frames[r.over].height > 0]
+    # Each frame with the derived columns its rules declare, computed once.
+    derived: dict[str, pl.LazyFrame] = {}
+    for over, frame in frames.items():
+        mine = [d for r in running if r.over == over for d in r.across_derives]
+        env = Env(kind=over, names=frozenset(frame.columns), overpaid_ratio=overpaid_ratio)
+        derived[over] = derive(frame.lazy(), mine, env).collect().lazy() if mine else frame.lazy()
     parts = []
-    for rule in RULES:
-        if rule.over is None or rule.across is None:
-            continue
-        frame = frames[rule.over]
-        if frame.height == 0:
-            continue
+    for rule in running:
+        assert rule.over is not None and rule.across is not None
         args = {"name": c("name"), **(rule.across_args() if rule.across_args else {})}
         value = args.pop("value", pl.lit(None, pl.String))
         row = (pl.when(c("source") == "upload").then(c("__row__")) if rule.over == "payouts"
                else pl.lit(None, pl.Int64))
-        parts.append(frame.lazy().filter(rule.across().fill_null(False)).select(
+        parts.append(derived[rule.over].filter(rule.across().fill_null(False)).select(
             rule=pl.lit(rule.code),
             kind=pl.lit(rule.kinds[0]),
             row=row.cast(pl.Int64),

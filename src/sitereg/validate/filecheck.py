@@ -1,5 +1,10 @@
 """Validate one uploaded file: map its headers, prepare typed columns, run every file rule.
 
+The preparation here is what every rule and the tables share (canonical text, parsed dates,
+amounts, marks); what a single rule reads beyond that it declares in its registry entry
+(``rules.Rule.derives``), and only the derived columns of the rules that apply to the file
+are computed. Nothing here knows a rule by its code.
+
 The result is data: the accepted rows in canonical columns, the findings, and the counts of
 the receipt. Nothing here raises on bad input.
 """
@@ -8,13 +13,14 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 
 import polars as pl
 
 from sitereg.validate import checks as ck
+from sitereg.validate import rules as registry
 from sitereg.validate.columns import (
-    SCHEMAS,
     HeaderMap,
     column,
     detect_kind,
@@ -22,9 +28,10 @@ from sitereg.validate.columns import (
     match_score,
     nearest_header,
     normalise_header,
+    required_columns,
 )
 from sitereg.validate.readers import ROW, Table
-from sitereg.validate.rules import DATE_COLUMNS, RULES, Rule
+from sitereg.validate.rules import DATE_COLUMNS, Env, Rule, derive
 
 c = pl.col
 
@@ -32,6 +39,9 @@ FINDING_SCHEMA = {
     "rule": pl.String, "row": pl.Int64, "column": pl.String, "value": pl.String,
     "worker": pl.String, "args": pl.String,
 }
+# Findings of a workbook with several sheets carry one more column: the sheet they are on
+# (row numbers repeat from sheet to sheet).
+SHEET = "sheet"
 KIND_LABELS = {"roster": "花名册", "contracts": "劳动合同", "attendance": "考勤表", "payroll": "工资表",
                "payments": "工资发放记录（银行）", "entry_exit": "进退场记录"}
 
@@ -67,8 +77,6 @@ _GENDER = {"男": "男", "女": "女", "m": "男", "f": "女", "male": "男", "f
 _BASIS = {"日薪": "daily", "daily": "daily", "按日": "daily", "日工资": "daily", "计日": "daily",
           "月薪": "monthly", "monthly": "monthly", "按月": "monthly", "月工资": "monthly", "计月": "monthly",
           "计件": "piece", "piece": "piece", "按件": "piece", "包工": "piece"}
-_ID_TYPES = {"1": "card", "居民身份证": "card", "身份证": "card", "二代身份证": "card", "中华人民共和国居民身份证": "card",
-             "外国人永久居留身份证": "foreign", "外国人永久居留证": "foreign", "永久居留身份证": "foreign"}
 _DIRECTION = {"进场": "in", "入场": "in", "进": "in", "入": "in", "in": "in", "进入": "in", "上班": "in",
               "退场": "out", "出场": "out", "离场": "out", "出": "out", "退": "out", "out": "out", "离开": "out", "下班": "out"}
 _UNIT_BASIS = {"天": "daily", "日": "daily", "工日": "daily", "元/天": "daily", "元/日": "daily", "day": "daily",
@@ -88,6 +96,9 @@ class Context:
     job_types: dict[str, str] | None = None  # code or name -> code
     fill_period: bool = True  # a wage sheet without a period column belongs to the upload's period
     roster: pl.DataFrame | None = None  # the project's current roster: resolves workers named by card or 人员编号
+    # The contractor's saved map for the project: header as written in their file -> canonical
+    # column ("id_number", "name"…); it is consulted before the known headers.
+    column_map: Mapping[str, str] | None = None
 
 
 @dataclass(frozen=True)
@@ -118,19 +129,25 @@ def _period_bounds(period: str) -> tuple[dt.date, dt.date]:
     return dt.date(year, month, 1), dt.date(year, month, calendar.monthrange(year, month)[1])
 
 
-def validate_file(table: Table, kind: str, ctx: Context) -> FileResult:
+def validate_file(table: Table, kind: str, ctx: Context, rules: Sequence[Rule] | None = None) -> FileResult:
     """Validate every sheet of the file whose header fits the kind (one per 班组 is common);
-    sheets that fit no kind (填写说明, 汇总, 代码表) are skipped. With none fitting, the first
-    sheet is validated and says what is missing."""
+    sheets that fit no kind (填写说明, 汇总, 代码表) are skipped. With none fitting, the sheet
+    that fits best is validated and says what is missing.
+
+    ``rules`` is the registry (``rules.RULES`` when not given). Findings of a workbook with
+    several sheets name the sheet of each (column ``sheet``); others have FINDING_SCHEMA."""
+    rules = registry.RULES if rules is None else rules
     sheets = table.sheets()
-    fitting = [t for t in sheets if not map_headers(kind, t.headers).missing] if len(sheets) > 1 else sheets
+    fitting = ([t for t in sheets if not map_headers(kind, t.headers, ctx.column_map).missing] if len(sheets) > 1
+               else sheets)
     if not fitting:
-        fitting = [max(sheets, key=lambda t: match_score(kind, t.headers))]
-    results = [_validate_sheet(t, kind, ctx) for t in fitting]
-    if len(results) == 1:
+        fitting = [max(sheets, key=lambda t: match_score(kind, t.headers, ctx.column_map))]
+    results = [_validate_sheet(t, kind, ctx, rules) for t in fitting]
+    if len(sheets) == 1:
         r = results[0]
-        return FileResult(r.rows, r.findings.drop("sheet"), r.rows_total, r.rows_rejected, r.header_map)
-    # Several sheets: each finding names its sheet (rows repeat from sheet to sheet).
+        return FileResult(r.rows, r.findings.drop(SHEET), r.rows_total, r.rows_rejected, r.header_map)
+    if len(results) == 1:
+        return results[0]
     rows = pl.concat([r.rows for r in results], how="vertical_relaxed")
     found = pl.concat([r.findings for r in results], how="vertical_relaxed")
     return FileResult(rows, found, sum(r.rows_total for r in results), sum(r.rows_rejected for r in results),
@@ -170,11 +187,11 @@ def _refused(table: Table, kind: str, hm: HeaderMap, found: list[pl.DataFrame], 
 
 
 def _with_sheet(findings: pl.DataFrame, table: Table) -> pl.DataFrame:
-    return findings.with_columns(sheet=pl.lit(table.sheet, pl.String))
+    return findings.with_columns(pl.lit(table.sheet, pl.String).alias(SHEET))
 
 
-def _validate_sheet(table: Table, kind: str, ctx: Context) -> FileResult:
-    hm = map_headers(kind, table.headers)
+def _validate_sheet(table: Table, kind: str, ctx: Context, rules: Sequence[Rule]) -> FileResult:
+    hm = map_headers(kind, table.headers, ctx.column_map)
     if kind in ("payments", "payroll") and "period" not in hm.columns and ctx.fill_period:
         # A month's wage sheet often has no 工资所属期 column: the upload's period is its period.
         hm = HeaderMap(hm.columns, hm.days, hm.unknown, tuple(m for m in hm.missing if m != "period"), hm.not_stored)
@@ -193,7 +210,9 @@ def _validate_sheet(table: Table, kind: str, ctx: Context) -> FileResult:
                         numeric={h: m.filter(~footer) for h, m in table.numeric.items()})
     if hm.missing:
         # Every row lacks a required field: one finding per column instead of one per cell,
-        # saying what the file looks like and the closest header it has.
+        # saying what the file looks like and the closest header it has. Only here is another
+        # kind named (KIND_MISMATCH): a file with every required column of the kind chosen is
+        # that kind, however much it also looks like another.
         looks = detect_kind(table.headers)
         if looks is not None and looks != kind:
             found.append(file_finding("KIND_MISMATCH", args={"looks": KIND_LABELS[looks], "kind": KIND_LABELS[kind],
@@ -238,7 +257,7 @@ def _validate_sheet(table: Table, kind: str, ctx: Context) -> FileResult:
     frame = frame.with_row_index("__rid__")
     prepared = _prepare(frame.lazy(), kind, ctx, wide).collect()
 
-    rule_hits, rejecting = _run_rules(prepared, kind, hm, wide)
+    rule_hits, rejecting = _run_rules(prepared, _env(prepared, kind, ctx, wide), hm, rules)
     findings = pl.concat([*found, rule_hits]) if found else rule_hits
     rejected_rids = rejecting.get_column("__rid__").unique()
 
@@ -393,60 +412,23 @@ def _melt_days(frame: pl.DataFrame, hm: HeaderMap, period: str) -> pl.DataFrame:
 
 
 def _prepare(lf: pl.LazyFrame, kind: str, ctx: Context, wide: bool) -> pl.LazyFrame:
+    """Typed columns the tables and several rules share: parsed dates, amounts, coded values,
+    attendance hours and presence. A rule's own helper columns are its ``derives``."""
     start, end = _period_bounds(ctx.period)
     names = set(lf.collect_schema().names())
     id_ = c("id_number") if "id_number" in names else pl.lit(None, pl.String)
-    name = c("name") if "name" in names else pl.lit(None, pl.String)
-    # IDs and dates repeat (a worker's ID on every day of attendance, one pay date for a whole
-    # sheet): their checks run once per distinct value and are joined back.
-    if "id_number" in names:
-        lf = _by_value(lf, "id_number", {"_id_text_status": lambda e: ck.id_status(e, pl.lit(False), ctx.today)})
+    # Dates repeat (one pay date for a whole sheet, a day for every worker): each distinct
+    # value is parsed once and joined back.
     for col in DATE_COLUMNS:
         if col in names:
             lf = _by_value(lf, col, {f"_{col}": ck.parse_date})
-    if "employer_credit_code" in names:  # a roster names a handful of employers
-        lf = _by_value(lf, "employer_credit_code", {"_credit_ok": ck.credit_code_valid})
-    # 证件类型: GB 11643 applies to 居民身份证 (and where the column is absent) and to the 2023
-    # 外国人永久居留身份证 (18 characters beginning with 9, same checksum); other documents are
-    # checked for their own shape only.
-    doc = (c("id_type").str.replace(r"^0+", "").replace_strict(_ID_TYPES, default="other")
-           if "id_type" in names else pl.lit("card"))
-    lf = lf.with_columns(_id_doc=pl.when(doc.is_null()).then(pl.lit("card")).otherwise(doc))
-    other_status = pl.when(id_.str.contains(r"^[A-Z0-9]{5,20}$")).then(None).otherwise(pl.lit("ID_FORMAT"))
-    foreign_status = (pl.when(~id_.str.contains(r"^9\d{16}[\dX]$")).then(pl.lit("ID_FORMAT"))
-                      .when(ck.id_check_char(id_) != id_.str.slice(17, 1)).then(pl.lit("ID_CHECKSUM")))
-    lf = lf.with_columns(
-        _id_status=(pl.when(id_.is_null()).then(None).when(c("_num_id")).then(pl.lit("ID_EXCEL_PRECISION"))
-                    .when(c("_id_doc") == "other").then(other_status)
-                    .when(c("_id_doc") == "foreign").then(foreign_status)
-                    .otherwise(c("_id_text_status")) if "id_number" in names else pl.lit(None, pl.String)),
-        _today=pl.lit(ctx.today),
-        _upload_period=pl.lit(ctx.period),
-    )
-    valid = c("_id_status").is_null() & id_.is_not_null()
-    lf = lf.with_columns(
-        _valid_id=valid,
-        _first_name=name.drop_nulls().first().over(id_),
-    ).with_columns(
-        _name_conflict=c("_valid_id") & name.is_not_null() & (name != c("_first_name"))
-        & pl.struct(id_, name).is_first_distinct(),
-    )
+    lf = lf.with_columns(_today=pl.lit(ctx.today), _upload_period=pl.lit(ctx.period))
     if kind == "roster":
-        birth = ck.id_birth_date(id_)
-        ref = pl.max_horizontal(c("_entry_date").fill_null(start), pl.lit(start)) if "entry_date" in names else pl.lit(start)
-        ymd = lambda d: d.dt.year().cast(pl.Int64) * 10000 + d.dt.month().cast(pl.Int64) * 100 + d.dt.day().cast(pl.Int64)  # noqa: E731
         jobs = ctx.job_types or {}
         lf = lf.with_columns(
-            _dup=c("_valid_id") & ~id_.is_first_distinct(),
-            _first_row=c("__row__").first().over(id_),
-            _id_gender=pl.when(c("_id_doc") != "other").then(ck.id_gender(id_)),
             _gender=(c("gender").str.to_lowercase().replace_strict(_GENDER, default=None)
                      if "gender" in names else pl.lit(None, pl.String)),
-            _age=pl.when(c("_valid_id")).then((ymd(ref) - ymd(birth)) // 10000),
             _job=(c("job_type").replace_strict(jobs, default=None) if "job_type" in names else pl.lit(None, pl.String)),
-        ).with_columns(
-            _age_limit=pl.when(pl.coalesce(c("_id_gender"), c("_gender")) == "男").then(ctx.age_limit_men)
-            .otherwise(ctx.age_limit_women),
         )
     elif kind == "contracts":
         lf = lf.with_columns(
@@ -462,7 +444,6 @@ def _prepare(lf: pl.LazyFrame, kind: str, ctx: Context, wide: bool) -> pl.LazyFr
         hours = ck.parse_number(c("hours")) if "hours" in names else pl.lit(None, pl.Float64)
         raw_hours = c("hours") if "hours" in names else pl.lit(None, pl.String)
         absent = (hours == 0).fill_null(False)
-        unpaired = pl.lit(False)
         if "clock_in" in names or "clock_out" in names:
             # 上班打卡时间 / 下班打卡时间: hours from the times; neither time = absent.
             cin = ck.clock_minutes(c("clock_in")) if "clock_in" in names else pl.lit(None, pl.Int64)
@@ -481,27 +462,12 @@ def _prepare(lf: pl.LazyFrame, kind: str, ctx: Context, wide: bool) -> pl.LazyFr
             last_out = at.filter(way == "out").max().over(day)
             lf = lf.with_columns(_at=at, _way=way)
             hours = ((last_out - first_in).dt.total_minutes() / 60).clip(lower_bound=0)
-            first = c("__rid__") == c("__rid__").min().over(day)
-            n_in, n_out = (way == "in").sum().over(day), (way == "out").sum().over(day)
-            unpaired = ((first & id_.is_not_null() & c("_date").is_not_null() & ((n_in == 0) ^ (n_out == 0)))
-                        if "direction" in names
-                        else pl.lit(False))
-            absent = ~first
-            raw_hours = pl.lit(None, pl.String)
-        lf = lf.with_columns(_hours=hours, _absent_day=absent, _unpaired=unpaired).with_columns(
-            _bad_hours=raw_hours.is_not_null() & (c("_hours").is_null() | ~c("_hours").is_between(0, 24)),
+            absent = c("__rid__") != c("__rid__").min().over(day)
+        lf = lf.with_columns(_hours=hours, _absent_day=absent).with_columns(
             _out_of_period=c("date").is_not_null() & (c("_date").is_null() | ~c("_date").is_between(start, end))
             if wide else c("_date").is_not_null() & ~c("_date").is_between(start, end),
         )
-        days_in_month = (end - start).days + 1
-        present = c("_date").is_not_null() & ~c("_bad_hours") & ~c("_out_of_period")
-        lf = lf.with_columns(
-            _days_present=c("_date").filter(present).n_unique().over(id_),
-        ).with_columns(
-            _no_rest=c("_valid_id") & (c("_days_present") >= days_in_month) & id_.is_first_distinct(),
-        )
     elif kind == "payments":
-        txn = c("bank_txn_id") if "bank_txn_id" in names else pl.lit(None, pl.String)
         lf = lf.with_columns(
             _amount=ck.parse_fen(c("amount")),
             _period=ck.parse_period(c("period")),
@@ -509,8 +475,6 @@ def _prepare(lf: pl.LazyFrame, kind: str, ctx: Context, wide: bool) -> pl.LazyFr
             # A bank's result file: a failed row (失败, 退回…) is not a payment and is not stored.
             _failed=(c("status").str.contains("失败|退回|退票|不成功|拒绝|冲正|fail").fill_null(False)
                      if "status" in names else pl.lit(False)),
-            _txn_dup=txn.is_not_null() & ~txn.is_first_distinct(),
-            _txn_first_row=c("__row__").first().over(txn),
         )
     elif kind == "payroll":
         money_cols = {f"_{m}": (ck.parse_fen(c(m)) if m in names else pl.lit(None, pl.Int64))
@@ -520,16 +484,9 @@ def _prepare(lf: pl.LazyFrame, kind: str, ctx: Context, wide: bool) -> pl.LazyFr
             _period=ck.parse_period(c("period")) if "period" in names else pl.lit(ctx.period),
             _days=ck.parse_number(c("days")) if "days" in names else pl.lit(None, pl.Float64),
             _hours=ck.parse_number(c("hours")) if "hours" in names else pl.lit(None, pl.Float64),
-        ).with_columns(
-            _arith_bad=(c("_gross").is_not_null() & c("_net").is_not_null()
-                        & (c("_gross") - c("_deductions").fill_null(0) != c("_net"))),
-            _deduction_high=(c("_deductions") > c("_gross") * 0.2).fill_null(False),
         )
     elif kind == "entry_exit":
         lf = lf.with_columns(_direction=c("direction").str.to_lowercase().replace_strict(_DIRECTION, default=None))
-        first_entry = c("_date").filter(c("_direction") == "in").min().over(id_)
-        lf = lf.with_columns(_exit_alone=(c("_direction") == "out") & c("_date").is_not_null()
-                             & (first_entry.is_null() | (first_entry > c("_date"))).fill_null(True))
     if wide:
         # In wide form the date is built from the day column, so only a day beyond the
         # month's end can be wrong; that is an out-of-period day, not a typing error.
@@ -542,61 +499,45 @@ def _by_value(lf: pl.LazyFrame, col: str, exprs: dict) -> pl.LazyFrame:
     return lf.join(values, on=col, how="left", nulls_equal=True, maintain_order="left")
 
 
-def _targets(rule: Rule, kind: str, names: set[str], wide: bool) -> list[str]:
-    if rule.columns == ("*required",):
-        cols = [col.name for col in SCHEMAS[kind] if col.required and col.name not in ("name",)]
-        if kind == "roster":
-            cols.append("bank_card")
-        if wide:
-            cols = [col for col in cols if col != "date"]
-        return [col for col in cols if col in names]
-    return [col for col in rule.columns if col in names and not (wide and rule.code == "DATE_INVALID" and col == "date")]
+def _env(prepared: pl.DataFrame, kind: str, ctx: Context, wide: bool) -> Env:
+    return Env(kind=kind, names=frozenset(prepared.columns), period=ctx.period, today=ctx.today, wide=wide,
+               required=required_columns(kind), age_limit_men=ctx.age_limit_men, age_limit_women=ctx.age_limit_women)
 
 
-def _check(rule: Rule, col: str, names: set[str]) -> pl.Expr:
-    if rule.code == "VALUE_MISSING" and col == "bank_card" and "ssc_number" in names:
-        return c("bank_card").is_null() & c("ssc_number").is_null()
-    if rule.code == "VALUE_MISSING" and col == "id_number" and "_unresolved" in names:
-        return c("id_number").is_null() & ~c("_unresolved")
-    if rule.code == "CLOCK_ANOMALY" and "_anomaly" not in names:
-        return pl.lit(False)
-    if rule.code in ("PUNCH_UNPAIRED",) and "_unpaired" not in names:
-        return pl.lit(False)
-    return rule.check(col)  # type: ignore[misc]
-
-
-def _run_rules(frame: pl.DataFrame, kind: str, hm: HeaderMap, wide: bool) -> tuple[pl.DataFrame, pl.DataFrame]:
-    names = set(frame.columns)
-    required = {col.name for col in SCHEMAS[kind] if col.required} | {"bank_card"} if kind == "roster" else {
-        col.name for col in SCHEMAS[kind] if col.required}
-    has_id = "id_number" in names
-    worker = ck.mask_id(c("id_number")) if has_id else pl.lit(None, pl.String)
+def _run_rules(prepared: pl.DataFrame, env: Env, hm: HeaderMap, rules: Sequence[Rule]) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Findings of every file rule that applies to this file's columns, and the rows they reject."""
+    kind, names = env.kind, env.names
+    applicable = [(rule, cols) for rule in rules if rule.check is not None and kind in rule.kinds
+                  if (cols := rule.targets(env))]
+    if not applicable:
+        return empty_findings(), pl.DataFrame(schema={"__rid__": pl.UInt32})
+    # The derived columns the applicable rules declare, computed together and once.
+    lf = derive(prepared.lazy(), [d for rule, _ in applicable for d in rule.derives], env).collect().lazy()
+    wide = env.wide
+    worker = ck.mask_id(c("id_number")) if "id_number" in names else pl.lit(None, pl.String)
     parts: list[pl.LazyFrame] = []
     rejects: list[pl.LazyFrame] = []
-    lf = frame.lazy()
-    for rule in RULES:
-        if rule.check is None or kind not in rule.kinds:
-            continue
-        for col in _targets(rule, kind, names, wide):
+    for rule, cols in applicable:
+        for col in cols:
             sensitive = column(kind, col).sensitive
             header = c(f"_hdr_{col}") if f"_hdr_{col}" in names else pl.lit(hm.columns.get(col))
             raw = c("_mark") if (wide and col == "hours") else c(col)
-            args = rule.args(col) if rule.args else {}
-            hit = lf.filter(_check(rule, col, names).fill_null(False))
+            value = (ck.mask_digit_runs(rule.value(col, env)) if rule.value is not None
+                     else ck.mask(raw.cast(pl.String), sensitive))
+            args = rule.args(col, env) if rule.args else {}
+            hit = lf.filter(rule.check(col, env).fill_null(False))  # type: ignore[misc]
             parts.append(hit.select(
                 "__rid__",
                 rule=pl.lit(rule.code),
                 row=c("__row__").cast(pl.Int64),
                 column=header.cast(pl.String),
-                value=ck.mask(raw.cast(pl.String), sensitive),
+                value=value.cast(pl.String),
                 worker=worker,
                 args=pl.struct(**{k: v.cast(pl.String) for k, v in args.items()}).struct.json_encode() if args
                 else pl.lit(None, pl.String),
             ))
-            if rule.rejects == "always" or (rule.rejects == "if_required" and col in required):
+            if rule.rejects == "always" or (rule.rejects == "if_required" and col in env.required):
                 rejects.append(hit.select("__rid__"))
-    if not parts:
-        return empty_findings(), pl.DataFrame(schema={"__rid__": pl.UInt32})
     collected = pl.collect_all([pl.concat(parts), pl.concat(rejects) if rejects else pl.LazyFrame(schema={"__rid__": pl.UInt32})])
     findings = (
         collected[0].sort("row", "__rid__", maintain_order=True)

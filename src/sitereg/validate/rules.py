@@ -2,9 +2,17 @@
 
 An entry holds the stable code, severity, scope, Chinese and English message templates
 (what is wrong and how to fix it), the record kinds and canonical columns it concerns,
-whether a hit rejects the row, and the check itself: a Polars expression builder that is
-true where a row breaks the rule (file rules) or a join over the project's tables (cross-file
-rules, in ``crosscheck``). ``GET /api/v1/rules`` and ``docs/rules.md`` are generated from here.
+whether a hit rejects the row, and the check itself: a Polars expression that is true where
+a row breaks the rule (file rules), or an expression over one of the project-period's
+prepared frames (cross-file rules, in ``crosscheck``). ``GET /api/v1/rules`` and
+``docs/rules.md`` are generated from here.
+
+An entry also declares what its check reads beyond the file's canonical columns: the derived
+columns (``derives``, each a named ``Derived`` expression that may need others; shared ones
+such as ``ID_STATUS`` are defined once below), when it applies to a column of a file of a given
+shape (``applies``) and what its finding shows as the value (``value``). ``filecheck`` and
+``crosscheck`` compute exactly the derived columns the applicable rules declare and know no
+rule by its code, so a new rule is one new entry here.
 
 Message templates may use {column} (the header as written), {value} (masked) and the
 rule's own arguments, named in ``args``.
@@ -12,7 +20,10 @@ rule's own arguments, named in ``args``.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import calendar
+import datetime as dt
+import re
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -22,11 +33,59 @@ from sitereg.validate import checks as ck
 
 Severity = Literal["error", "warning", "info"]
 Rejects = Literal["never", "always", "if_required"]
-Check = Callable[[str], pl.Expr]
 
-ID_CODES = ("ID_EXCEL_PRECISION", "ID_LEGACY_15", "ID_FORMAT", "ID_BIRTHDATE", "ID_CHECKSUM")
 DATE_COLUMNS = ("entry_date", "exit_date", "start_date", "end_date", "signed_date", "date", "paid_at")
 MONEY_COLUMNS = ("amount", "wage_rate", "gross", "net")
+c = pl.col
+
+
+@dataclass(frozen=True)
+class Env:
+    """What a check may know besides the rows: the shape of the frame and the upload's context.
+
+    File rules see the prepared rows of one sheet (``kind`` is the record kind); cross-file
+    rules see one prepared frame of the project-period (``kind`` is its name: "workers",
+    "payouts", "overlaps")."""
+
+    kind: str
+    names: frozenset[str]  # columns of the frame before any derived column is added
+    period: str = "2000-01"
+    today: dt.date = dt.date(2000, 1, 1)
+    wide: bool = False  # attendance with one column per day (dates come from the period)
+    required: tuple[str, ...] = ()  # the kind's required columns, in template order
+    age_limit_men: int = 60
+    age_limit_women: int = 50
+    overpaid_ratio: float = 1.5
+
+    @property
+    def start(self) -> dt.date:
+        return dt.date(int(self.period[:4]), int(self.period[5:7]), 1)
+
+    @property
+    def end(self) -> dt.date:
+        year, month = int(self.period[:4]), int(self.period[5:7])
+        return dt.date(year, month, calendar.monthrange(year, month)[1])
+
+    def col(self, name: str, dtype: pl.DataType = pl.String) -> pl.Expr:
+        """The column, or nulls where the file has no such column (optional columns)."""
+        return c(name) if name in self.names else pl.lit(None, dtype)
+
+
+@dataclass(frozen=True)
+class Derived:
+    """A helper column a check reads, computed only when a rule that needs it applies.
+
+    ``expr`` builds it from the frame's columns and the other derived columns in ``needs``;
+    with ``by_value`` it is computed once per distinct value of that column and joined back
+    (IDs repeat on every day of attendance, a handful of employers' codes on every row)."""
+
+    name: str
+    expr: Callable[[Env], pl.Expr]
+    needs: tuple[Derived, ...] = ()
+    by_value: str | None = None
+
+
+Check = Callable[[str, Env], pl.Expr]
 
 
 @dataclass(frozen=True)
@@ -37,15 +96,25 @@ class Rule:
     zh: str
     en: str
     kinds: tuple[str, ...] = ()
-    columns: tuple[str, ...] = ()
+    columns: tuple[str, ...] = ()  # "*required": the kind's required columns
     rejects: Rejects = "never"
-    check: Check | None = None  # file rules: column -> violation expression over the prepared frame
-    args: Callable[[str], dict[str, pl.Expr]] | None = None
+    # File rules: (column, env) -> expression true where the row breaks the rule, over the
+    # prepared frame plus the ``derives`` columns.
+    check: Check | None = None
+    args: Callable[[str, Env], dict[str, pl.Expr]] | None = None
+    derives: tuple[Derived, ...] = ()
+    # Whether the rule checks this column of a file of this shape (default: whenever the file has it).
+    applies: Callable[[str, Env], bool] | None = None
+    # What the finding shows as its value (default: the cell, masked as the column requires);
+    # the expression's result is masked for digit runs all the same.
+    value: Check | None = None
     # Cross-file / cross-project rules: which prepared frame ("workers", "payouts", "overlaps")
-    # and the expression that is true where the worker or payout breaks the rule.
+    # and the expression that is true where the worker or payout breaks the rule, with the
+    # derived columns it reads over that frame (a rule may be both a file and a cross rule).
     over: str | None = None
     across: Callable[[], pl.Expr] | None = None
     across_args: Callable[[], dict[str, pl.Expr]] | None = None
+    across_derives: tuple[Derived, ...] = ()
     title_zh: str = ""
     title_en: str = ""
     tags: tuple[str, ...] = field(default=())
@@ -54,23 +123,203 @@ class Rule:
         template = self.en if lang == "en" else self.zh
         return template.format_map(_Params(params))
 
+    def targets(self, env: Env) -> list[str]:
+        """The columns of this file the rule checks."""
+        cols = env.required if self.columns == ("*required",) else self.columns
+        return [col for col in cols if col in env.names and (self.applies is None or self.applies(col, env))]
+
 
 class _Params(dict):
     def __missing__(self, key: str) -> str:
         return "?"
 
 
+def closure(derived: Iterable[Derived]) -> list[Derived]:
+    """The derived columns and everything they need, each once, needed ones first."""
+    out: dict[str, Derived] = {}
+
+    def visit(d: Derived) -> None:
+        if d.name in out:
+            return
+        for n in d.needs:
+            visit(n)
+        out[d.name] = d
+
+    for d in derived:
+        visit(d)
+    return list(out.values())
+
+
+def derive(lf: pl.LazyFrame, derived: Iterable[Derived], env: Env) -> pl.LazyFrame:
+    """``lf`` with the derived columns (and what they need) added, lazily; a column the frame
+    already has is kept as it is."""
+    for d in closure(derived):
+        if d.name in env.names:
+            continue
+        if d.by_value is not None and d.by_value not in env.names:
+            lf = lf.with_columns(pl.lit(None).alias(d.name))  # no such column in this file: nothing to check
+        elif d.by_value is not None:
+            key = d.by_value
+            values = lf.select(c(key).unique()).with_columns(d.expr(env).alias(d.name))
+            lf = lf.join(values, on=key, how="left", nulls_equal=True, maintain_order="left")
+        else:
+            lf = lf.with_columns(d.expr(env).alias(d.name))
+    return lf
+
+
 ALL_KINDS = ("roster", "contracts", "attendance", "payroll", "payments", "entry_exit")
-c = pl.col
+
+# ---- shared derived columns -----------------------------------------------------------------
+# 证件类型: GB 11643 applies to 居民身份证 (and where the column is absent) and to the 2023
+# 外国人永久居留身份证 (18 characters beginning with 9, same checksum); other documents are
+# checked for their own shape only.
+_ID_TYPES = {"1": "card", "居民身份证": "card", "身份证": "card", "二代身份证": "card", "中华人民共和国居民身份证": "card",
+             "外国人永久居留身份证": "foreign", "外国人永久居留证": "foreign", "永久居留身份证": "foreign"}
+
+
+def _id(env: Env) -> pl.Expr:
+    return env.col("id_number")
+
+
+def _doc(env: Env) -> pl.Expr:
+    doc = (c("id_type").str.replace(r"^0+", "").replace_strict(_ID_TYPES, default="other")
+           if "id_type" in env.names else pl.lit("card"))
+    return pl.when(doc.is_null()).then(pl.lit("card")).otherwise(doc)
+
+
+def _id_status(env: Env) -> pl.Expr:
+    if "id_number" not in env.names:
+        return pl.lit(None, pl.String)
+    id_ = c("id_number")
+    other = pl.when(id_.str.contains(r"^[A-Z0-9]{5,20}$")).then(None).otherwise(pl.lit("ID_FORMAT"))
+    foreign = (pl.when(~id_.str.contains(r"^9\d{16}[\dX]$")).then(pl.lit("ID_FORMAT"))
+               .when(ck.id_check_char(id_) != id_.str.slice(17, 1)).then(pl.lit("ID_CHECKSUM")))
+    return (pl.when(id_.is_null()).then(None).when(c("_num_id")).then(pl.lit("ID_EXCEL_PRECISION"))
+            .when(c("_id_doc") == "other").then(other)
+            .when(c("_id_doc") == "foreign").then(foreign)
+            .otherwise(c("_id_text_status")))
+
+
+# An ID repeats on every day of attendance: its text is checked once per distinct value.
+ID_TEXT_STATUS = Derived("_id_text_status", lambda env: ck.id_status(c("id_number"), pl.lit(False), env.today),
+                         by_value="id_number")
+ID_DOC = Derived("_id_doc", _doc)
+ID_STATUS = Derived("_id_status", _id_status, (ID_TEXT_STATUS, ID_DOC))  # the five ID rules' one code per cell
+VALID_ID = Derived("_valid_id", lambda env: c("_id_status").is_null() & _id(env).is_not_null(), (ID_STATUS,))
+ID_GENDER = Derived("_id_gender", lambda env: pl.when(c("_id_doc") != "other").then(ck.id_gender(_id(env))), (ID_DOC,))
+FIRST_NAME = Derived("_first_name", lambda env: env.col("name").drop_nulls().first().over(_id(env)))
+NAME_CONFLICT = Derived(
+    "_name_conflict",
+    lambda env: c("_valid_id") & env.col("name").is_not_null() & (env.col("name") != c("_first_name"))
+    & pl.struct(_id(env), env.col("name")).is_first_distinct(),
+    (VALID_ID, FIRST_NAME))
+
+
+def _ymd(d: pl.Expr) -> pl.Expr:
+    return d.dt.year().cast(pl.Int64) * 10000 + d.dt.month().cast(pl.Int64) * 100 + d.dt.day().cast(pl.Int64)
+
+
+def _age_expr(env: Env) -> pl.Expr:
+    # Age on the first day worked in the period: the entry date if later than the period's start.
+    start = pl.lit(env.start)
+    ref = pl.max_horizontal(c("_entry_date").fill_null(start), start) if "_entry_date" in env.names else start
+    return pl.when(c("_valid_id")).then((_ymd(ref) - _ymd(ck.id_birth_date(_id(env)))) // 10000)
+
+
+AGE = Derived("_age", _age_expr, (VALID_ID,))
+AGE_LIMIT = Derived(
+    "_age_limit",
+    lambda env: pl.when(pl.coalesce(c("_id_gender"), env.col("_gender")) == "男").then(env.age_limit_men)
+    .otherwise(env.age_limit_women),
+    (ID_GENDER,))
+# A roster names a handful of employers: each code is checked once.
+CREDIT_OK = Derived("_credit_ok", lambda env: ck.credit_code_valid(c("employer_credit_code")), by_value="employer_credit_code")
+DUP = Derived("_dup", lambda env: c("_valid_id") & ~_id(env).is_first_distinct(), (VALID_ID,))
+FIRST_ROW = Derived("_first_row", lambda env: c("__row__").first().over(_id(env)))
+
+
+def _bad_hours(env: Env) -> pl.Expr:
+    # Gate punches have no hours cell to be wrong: their hours come from the punch times.
+    raw = c("hours") if "hours" in env.names and "punch_time" not in env.names else pl.lit(None, pl.String)
+    return raw.is_not_null() & (c("_hours").is_null() | ~c("_hours").is_between(0, 24))
+
+
+BAD_HOURS = Derived("_bad_hours", _bad_hours)
+DAYS_PRESENT = Derived(
+    "_days_present",
+    lambda env: c("_date").filter(c("_date").is_not_null() & ~c("_bad_hours") & ~c("_out_of_period"))
+    .n_unique().over(_id(env)),
+    (BAD_HOURS,))
+NO_REST = Derived(
+    "_no_rest",
+    lambda env: c("_valid_id") & (c("_days_present") >= (env.end - env.start).days + 1) & _id(env).is_first_distinct(),
+    (VALID_ID, DAYS_PRESENT))
+
+
+def _unpaired(env: Env) -> pl.Expr:
+    # A worker-day of gate punches in one direction only: its first punch carries the finding.
+    if "_way" not in env.names:
+        return pl.lit(False)  # not gate punches, or punches without a direction
+    day = [_id(env), c("_date")]
+    n_in, n_out = (c("_way") == "in").sum().over(day), (c("_way") == "out").sum().over(day)
+    first = c("__rid__") == c("__rid__").min().over(day)
+    return first & _id(env).is_not_null() & c("_date").is_not_null() & ((n_in == 0) ^ (n_out == 0))
+
+
+UNPAIRED = Derived("_unpaired", _unpaired)
+
+
+def _txn(env: Env) -> pl.Expr:
+    return env.col("bank_txn_id")
+
+
+TXN_DUP = Derived("_txn_dup", lambda env: _txn(env).is_not_null() & ~_txn(env).is_first_distinct())
+TXN_FIRST_ROW = Derived("_txn_first_row", lambda env: c("__row__").first().over(_txn(env)))
+ARITH_BAD = Derived("_arith_bad", lambda env: c("_gross").is_not_null() & c("_net").is_not_null()
+                    & (c("_gross") - c("_deductions").fill_null(0) != c("_net")))
+DEDUCTION_HIGH = Derived("_deduction_high", lambda env: (c("_deductions") > c("_gross") * 0.2).fill_null(False))
+
+
+def _exit_alone(env: Env) -> pl.Expr:
+    first_entry = c("_date").filter(c("_direction") == "in").min().over(_id(env))
+    return ((c("_direction") == "out") & c("_date").is_not_null()
+            & (first_entry.is_null() | (first_entry > c("_date"))).fill_null(True))
+
+
+EXIT_ALONE = Derived("_exit_alone", _exit_alone)
+
+# Cross-file: over the "workers" frame (the pay deadline has passed) and the "payouts" frame
+# (one payee account receiving several workers' wages).
+OVERDUE = Derived("overdue", lambda env: c("_today") > c("deadline"))
+OVERPAID_RATIO = Derived("_ratio", lambda env: pl.lit(env.overpaid_ratio))
+PAYEE_WORKERS = Derived("payee_workers", lambda env: c("id_number").n_unique().over("payee_account"))
+SHARED = Derived("shared", lambda env: c("payee_workers") > 1, (PAYEE_WORKERS,))
 
 
 def _id_rule(code: str, title_zh: str, title_en: str, zh: str, en: str) -> Rule:
     return Rule(code, "error", "identity", zh, en, ALL_KINDS, ("id_number",), "always",
-                check=lambda col, code=code: c("_id_status") == code, title_zh=title_zh, title_en=title_en)
+                check=lambda col, env, code=code: c("_id_status") == code, derives=(ID_STATUS,),
+                title_zh=title_zh, title_en=title_en)
 
 
-def _age(col: str) -> dict[str, pl.Expr]:
+def _age(col: str, env: Env) -> dict[str, pl.Expr]:
     return {"age": c("_age")}
+
+
+def _missing(col: str, env: Env) -> pl.Expr:
+    gone = c(col).is_null()
+    if col == "bank_card" and "ssc_number" in env.names:
+        gone = gone & c("ssc_number").is_null()  # the social-security card is the payout account instead
+    if col == "id_number" and "_unresolved" in env.names:
+        gone = gone & ~c("_unresolved")  # a card or 人员编号 the roster cannot resolve is WORKER_UNRESOLVED
+    return gone
+
+
+def _unresolved_value(col: str, env: Env) -> pl.Expr:
+    # What the clerk wrote to name the worker, so the row can be found: 人员编号 as written, the card masked.
+    card = env.col("bank_card")
+    return pl.concat_str([env.col("worker_no"), pl.when(card.is_not_null()).then(ck.mask_card(card)), env.col("name")],
+                         separator=" ", ignore_nulls=True)
 
 
 RULES: tuple[Rule, ...] = (
@@ -139,13 +388,13 @@ RULES: tuple[Rule, ...] = (
     Rule("NAME_MISSING", "error", "identity",
          "「{column}」为空。请填写与身份证一致的姓名。",
          "'{column}' is empty. Enter the name as on the ID card.",
-         ALL_KINDS, ("name",), "always", check=lambda col: c("name").is_null(),
+         ALL_KINDS, ("name",), "always", check=lambda col, env: c("name").is_null(),
          title_zh="姓名为空", title_en="Name missing"),
     Rule("NAME_ID_CONFLICT", "error", "identity",
          "身份证号 {worker} 对应了不同的姓名（「{value}」与「{other}」）。同一证件只能对应一人，请核对。",
          "ID {worker} appears under different names ('{value}' and '{other}'). One ID belongs to one person; check which is right.",
-         ALL_KINDS, ("name",), check=lambda col: c("_name_conflict"),
-         args=lambda col: {"other": c("_first_name")}, title_zh="同一身份证不同姓名", title_en="One ID, two names",
+         ALL_KINDS, ("name",), check=lambda col, env: c("_name_conflict"),
+         args=lambda col, env: {"other": c("_first_name")}, derives=(NAME_CONFLICT,), title_zh="同一身份证不同姓名", title_en="One ID, two names",
          over="workers",
          across=lambda: c("on_roster") & pl.any_horizontal(
              (c("a_name") != c("r_name")).fill_null(False), (c("p_name") != c("r_name")).fill_null(False)),
@@ -155,143 +404,149 @@ RULES: tuple[Rule, ...] = (
     Rule("DUPLICATE_WORKER", "error", "identity",
          "身份证号 {value} 在花名册中重复出现，第 {first} 行已登记。请删除重复行；本行未入库。",
          "ID {value} is listed twice in the roster; row {first} already has it. Delete the repeated row; this row was not stored.",
-         ("roster",), ("id_number",), "always", check=lambda col: c("_dup"),
-         args=lambda col: {"first": c("_first_row")}, title_zh="花名册重复人员", title_en="Duplicate worker"),
+         ("roster",), ("id_number",), "always", check=lambda col, env: c("_dup"),
+         args=lambda col, env: {"first": c("_first_row")}, derives=(DUP, FIRST_ROW), title_zh="花名册重复人员", title_en="Duplicate worker"),
     Rule("GENDER_MISMATCH", "warning", "identity",
          "「{column}」为「{value}」，但身份证号显示为{expected}。请核对。",
          "'{column}' says '{value}' but the ID number says {expected}. Check which is right.",
-         ("roster",), ("gender",), check=lambda col: c("_valid_id") & c("_gender").is_not_null() & (c("_gender") != c("_id_gender")),
-         args=lambda col: {"expected": c("_id_gender")}, title_zh="性别与身份证不符", title_en="Gender differs from ID"),
+         ("roster",), ("gender",), check=lambda col, env: c("_valid_id") & c("_gender").is_not_null() & (c("_gender") != c("_id_gender")),
+         args=lambda col, env: {"expected": c("_id_gender")}, derives=(VALID_ID, ID_GENDER), title_zh="性别与身份证不符", title_en="Gender differs from ID"),
     # ---- age ----------------------------------------------------------------------------
     Rule("AGE_UNDER_16", "error", "age",
          "工人 {worker} 在作业日仅 {age} 周岁，未满 16 周岁。禁止使用童工，请立即停止用工并核实。",
          "Worker {worker} is {age} on the work date, under 16. Child labour is illegal: stop the work and check at once.",
-         ("roster",), ("id_number",), check=lambda col: c("_age") < 16, args=_age,
+         ("roster",), ("id_number",), check=lambda col, env: c("_age") < 16, args=_age, derives=(AGE,),
          title_zh="未满 16 周岁", title_en="Under 16"),
     Rule("AGE_MINOR", "warning", "age",
          "工人 {worker} 在作业日 {age} 周岁，属未成年工，不得安排从事高处、井下等禁忌作业，需定期体检并登记。",
          "Worker {worker} is {age} on the work date, a minor worker: no work at height or underground, regular health checks, registration required.",
-         ("roster",), ("id_number",), check=lambda col: c("_age").is_between(16, 17), args=_age,
+         ("roster",), ("id_number",), check=lambda col, env: c("_age").is_between(16, 17), args=_age, derives=(AGE,),
          title_zh="未成年工", title_en="Minor worker"),
     Rule("AGE_OVER_LIMIT", "warning", "age",
          "工人 {worker} 在作业日 {age} 周岁，超过本地区施工现场年龄上限 {limit} 周岁。请核实其健康状况与岗位。",
          "Worker {worker} is {age} on the work date, over this region's site age limit of {limit}. Check fitness and post.",
-         ("roster",), ("id_number",), check=lambda col: c("_age") > c("_age_limit"),
-         args=lambda col: {"age": c("_age"), "limit": c("_age_limit")}, title_zh="超龄", title_en="Over the age limit"),
+         ("roster",), ("id_number",), check=lambda col, env: c("_age") > c("_age_limit"),
+         args=lambda col, env: {"age": c("_age"), "limit": c("_age_limit")}, derives=(AGE, AGE_LIMIT), title_zh="超龄", title_en="Over the age limit"),
     # ---- codes and contacts -------------------------------------------------------------
     Rule("CREDIT_CODE_INVALID", "error", "codes",
          "「{column}」{value} 不是有效的统一社会信用代码（18 位，校验位不符或含非法字符 I、O、S、V、Z）。请对照营业执照更正。",
          "'{column}' {value} is not a valid unified social credit code (18 characters, check failed or letters I, O, S, V, Z). Copy it from the business licence.",
          ("roster", "contracts"), ("employer_credit_code",),
-         check=lambda col: c(col).is_not_null() & ~c("_credit_ok"),
+         check=lambda col, env: c(col).is_not_null() & ~c("_credit_ok"), derives=(CREDIT_OK,),
          title_zh="统一社会信用代码无效", title_en="Credit code invalid"),
     Rule("BANK_CARD_FORMAT", "error", "codes",
          "「{column}」{value} 不是 16-19 位数字的银行卡号。请把该列设为文本格式后填写完整卡号。",
          "'{column}' {value} is not a 16-19 digit card number. Format the column as Text and enter the full number.",
          ("roster", "payments"), ("bank_card", "ssc_number", "payee_account"),
-         check=lambda col: c(col).is_not_null() & ~ck.card_shape_valid(c(col)),
+         check=lambda col, env: c(col).is_not_null() & ~ck.card_shape_valid(c(col)),
          title_zh="银行卡号格式错误", title_en="Bank card format"),
     Rule("BANK_CARD_LUHN", "warning", "codes",
          "「{column}」{value} 未通过银行卡校验（Luhn），可能有录入错误。请与工人核对卡号。",
          "'{column}' {value} fails the card check digit (Luhn): probably mistyped. Check the number with the worker.",
          ("roster", "payments"), ("bank_card", "payee_account"),
-         check=lambda col: ck.card_shape_valid(c(col)) & ~ck.luhn_valid(c(col))
+         check=lambda col, env: ck.card_shape_valid(c(col)) & ~ck.luhn_valid(c(col))
          & (pl.lit(True) if col == "bank_card" else (c("_channel") == "bank_card")),
          title_zh="银行卡校验位不符", title_en="Card check digit"),
     Rule("PHONE_FORMAT", "warning", "codes",
          "「{column}」{value} 不是 11 位手机号码。请更正，便于工资到账通知和维权联系。",
          "'{column}' {value} is not an 11-digit mobile number. Correct it so the worker can be reached.",
-         ("roster",), ("phone",), check=lambda col: c(col).is_not_null() & ~ck.phone_valid(c(col)),
+         ("roster",), ("phone",), check=lambda col, env: c(col).is_not_null() & ~ck.phone_valid(c(col)),
          title_zh="手机号码格式错误", title_en="Phone format"),
     Rule("JOB_TYPE_UNKNOWN", "warning", "codes",
          "「{column}」「{value}」不是全国建筑工人管理服务信息平台的工种代码或名称。请从模板下拉列表中选择。",
          "'{column}' '{value}' is not a work-type code or name of the national platform. Pick one from the template's list.",
-         ("roster",), ("job_type",), check=lambda col: c(col).is_not_null() & c("_job").is_null(),
+         ("roster",), ("job_type",), check=lambda col, env: c(col).is_not_null() & c("_job").is_null(),
          title_zh="工种无法识别", title_en="Unknown job type"),
     # ---- dates and values ----------------------------------------------------------------
     Rule("VALUE_MISSING", "error", "values",
          "必填项「{column}」为空。请补填后重新上传{rejected}。",
          "Required '{column}' is empty. Fill it in and upload again{rejected}.",
-         ALL_KINDS, ("*required",), "if_required", check=lambda col: c(col).is_null(),
+         ALL_KINDS, ("*required",), "if_required", check=_missing,
+         # a name is NAME_MISSING's; wide attendance has no date cell (the day columns are the dates)
+         applies=lambda col, env: col != "name" and not (env.wide and col == "date"),
          title_zh="必填项为空", title_en="Required value missing"),
     Rule("VALUE_INVALID", "error", "values",
          "「{column}」的值「{value}」无法识别，可填：{allowed}。",
          "'{column}' value '{value}' is not understood; allowed: {allowed}.",
          ("roster", "contracts", "payroll", "payments", "entry_exit"),
          ("gender", "wage_basis", "pay_day", "channel", "period", "direction"), "if_required",
-         check=lambda col: c(col).is_not_null() & c(f"_{col}").is_null(),
-         args=lambda col: {"allowed": pl.lit(ALLOWED[col])}, title_zh="取值无法识别", title_en="Value not understood"),
+         check=lambda col, env: c(col).is_not_null() & c(f"_{col}").is_null(),
+         args=lambda col, env: {"allowed": pl.lit(ALLOWED[col])}, title_zh="取值无法识别", title_en="Value not understood"),
     Rule("DATE_INVALID", "error", "values",
          "「{column}」「{value}」不是有效日期。请填写如 2026-10-08 的日期。",
          "'{column}' '{value}' is not a real date. Write dates like 2026-10-08.",
-         ALL_KINDS, DATE_COLUMNS, "if_required", check=lambda col: c(col).is_not_null() & c(f"_{col}").is_null(),
+         ALL_KINDS, DATE_COLUMNS, "if_required", check=lambda col, env: c(col).is_not_null() & c(f"_{col}").is_null(),
+         applies=lambda col, env: not (env.wide and col == "date"),  # built from the day column, never mistyped
          title_zh="日期无效", title_en="Invalid date"),
     Rule("DATE_IN_FUTURE", "error", "values",
          "「{column}」{value} 晚于今天。请核对日期。",
          "'{column}' {value} is later than today. Check the date.",
          ALL_KINDS, ("entry_date", "signed_date", "date", "paid_at"),
-         check=lambda col: c(f"_{col}") > c("_today"), title_zh="日期在未来", title_en="Date in the future"),
+         check=lambda col, env: c(f"_{col}") > pl.lit(env.today), title_zh="日期在未来", title_en="Date in the future"),
     Rule("DATE_RANGE", "error", "values",
          "「{column}」{value} 早于开始日期 {start}。请核对起止日期。",
          "'{column}' {value} is before the start date {start}. Check both dates.",
          ("roster", "contracts"), ("exit_date", "end_date"),
-         check=lambda col: c(f"_{col}") < c("_entry_date" if col == "exit_date" else "_start_date"),
-         args=lambda col: {"start": c("_entry_date" if col == "exit_date" else "_start_date").cast(pl.String)},
+         check=lambda col, env: c(f"_{col}") < c("_entry_date" if col == "exit_date" else "_start_date"),
+         args=lambda col, env: {"start": c("_entry_date" if col == "exit_date" else "_start_date").cast(pl.String)},
          title_zh="起止日期颠倒", title_en="Dates reversed"),
     Rule("DATE_OUT_OF_PERIOD", "error", "values",
          "「{column}」{value} 不在所属期 {period} 内，本行未计入。请按月分别上传。",
          "'{column}' {value} is outside the period {period}; this row was not counted. Upload each month separately.",
          ("attendance", "payroll", "payments"), ("date", "period"), "always",
-         check=lambda col: c("_out_of_period") if col == "date" else (c("_period") != c("_upload_period")),
-         args=lambda col: {"period": c("_upload_period")}, title_zh="不在所属期内", title_en="Outside the period"),
+         check=lambda col, env: c("_out_of_period") if col == "date" else (c("_period") != c("_upload_period")),
+         args=lambda col, env: {"period": c("_upload_period")}, title_zh="不在所属期内", title_en="Outside the period"),
     Rule("HOURS_INVALID", "error", "values",
          "「{column}」「{value}」不是 0-24 之间的工时或可识别的出勤标记（√ 出勤、休 缺 × 为缺勤）。本日未计入。",
          "'{column}' '{value}' is neither hours within 0-24 nor an attendance mark (√ present; 休, 缺, × absent). The day was not counted.",
-         ("attendance",), ("hours",), "always", check=lambda col: c("_bad_hours"),
+         ("attendance",), ("hours",), "always", check=lambda col, env: c("_bad_hours"), derives=(BAD_HOURS,),
          title_zh="工时无效", title_en="Invalid hours"),
     Rule("NO_REST_DAY", "warning", "values",
          "工人 {worker} 在 {period} 每天出勤（{days} 天），没有休息日。请核实考勤或安排每周至少休息一日。",
          "Worker {worker} was present every day of {period} ({days} days) with no rest day. Check the record or give a weekly rest day.",
-         ("attendance",), ("id_number",), check=lambda col: c("_no_rest"),
-         args=lambda col: {"days": c("_days_present"), "period": c("_upload_period")},
+         ("attendance",), ("id_number",), check=lambda col, env: c("_no_rest"), derives=(NO_REST,),
+         args=lambda col, env: {"days": c("_days_present"), "period": c("_upload_period")},
          title_zh="无休息日", title_en="No rest day"),
     Rule("AMOUNT_INVALID", "error", "values",
          "「{column}」「{value}」不是大于 0、最多两位小数的金额。请填写如 8650.00 的金额。",
          "'{column}' '{value}' is not an amount above 0 with at most two decimals. Write amounts like 8650.00.",
          ("contracts", "payroll", "payments"), MONEY_COLUMNS, "always",
-         check=lambda col: c(col).is_not_null() & (c(f"_{col}").is_null() | (c(f"_{col}") <= 0)),
+         check=lambda col, env: c(col).is_not_null() & (c(f"_{col}").is_null() | (c(f"_{col}") <= 0)),
          title_zh="金额无效", title_en="Invalid amount"),
     Rule("WORKER_UNRESOLVED", "error", "identity",
-         "本行没有身份证号，按工资卡号或人员编号在花名册中找不到唯一对应的工人；本行未入库。请填写身份证号，或先在花名册中登记该工人的工资卡号 / 人员编号。",
-         "This row has no ID number, and its bank card or worker number matches no single worker on the roster; it "
-         "was not stored. Fill in the ID, or register the worker's card or number on the roster first.",
-         ("attendance", "payroll", "entry_exit"), ("id_number",), "always", check=lambda col: c("_unresolved"),
+         "本行（{value}）没有身份证号，按工资卡号或人员编号在花名册中找不到唯一对应的工人；本行未入库。请填写身份证号，或先在花名册中登记该工人的工资卡号 / 人员编号。",
+         "This row ({value}) has no ID number, and its bank card or worker number matches no single worker on the "
+         "roster; it was not stored. Fill in the ID, or register the worker's card or number on the roster first.",
+         ("attendance", "payroll", "entry_exit"), ("id_number",), "always", check=lambda col, env: c("_unresolved"),
+         value=_unresolved_value, applies=lambda col, env: "_unresolved" in env.names,
          title_zh="无法确定工人", title_en="Worker not resolved"),
     Rule("PAYROLL_ARITHMETIC", "warning", "values",
          "应发 {gross} 元 − 扣款 {deductions} 元 ≠ 实发 {value} 元。请核对工资表的计算。",
          "Gross {gross} − deductions {deductions} ≠ net {value}. Check the payroll's arithmetic.",
-         ("payroll",), ("net",), check=lambda col: c("_arith_bad"),
-         args=lambda col: {"gross": ck.fen_text_expr(c("_gross")), "deductions": ck.fen_text_expr(c("_deductions").fill_null(0))},
+         ("payroll",), ("net",), check=lambda col, env: c("_arith_bad"), derives=(ARITH_BAD,),
+         args=lambda col, env: {"gross": ck.fen_text_expr(c("_gross")), "deductions": ck.fen_text_expr(c("_deductions").fill_null(0))},
          title_zh="工资表计算不符", title_en="Payroll arithmetic"),
     Rule("DEDUCTION_HIGH", "warning", "values",
          "扣款 {value} 元超过应发 {gross} 元的 20%。请核实扣款依据（借支、罚款须有书面依据）。",
          "Deductions of {value} exceed 20 % of the gross {gross}. Check what they are for.",
-         ("payroll",), ("deductions",), check=lambda col: c("_deduction_high"),
-         args=lambda col: {"gross": ck.fen_text_expr(c("_gross"))}, title_zh="扣款过高", title_en="High deductions"),
+         ("payroll",), ("deductions",), check=lambda col, env: c("_deduction_high"), derives=(DEDUCTION_HIGH,),
+         args=lambda col, env: {"gross": ck.fen_text_expr(c("_gross"))}, title_zh="扣款过高", title_en="High deductions"),
     Rule("EXIT_WITHOUT_ENTRY", "warning", "values",
          "工人 {worker} 的退场记录（{value}）之前没有进场记录。请补充进场记录。",
          "Worker {worker} has an exit record ({value}) with no earlier entry. Add the entry record.",
-         ("entry_exit",), ("date",), check=lambda col: c("_exit_alone"),
+         ("entry_exit",), ("date",), check=lambda col, env: c("_exit_alone"), derives=(EXIT_ALONE,),
          title_zh="退场无进场", title_en="Exit without entry"),
     Rule("PUNCH_UNPAIRED", "info", "values",
          "工人 {worker} 在 {value} 只有进场或只有出场刷卡，按出勤计，工时无法计算。",
          "Worker {worker} has only entry or only exit punches on {value}; counted present, hours unknown.",
-         ("attendance",), ("date",), check=lambda col: c("_unpaired"),
+         ("attendance",), ("date",), check=lambda col, env: c("_unpaired"), derives=(UNPAIRED,),
+         applies=lambda col, env: {"punch_time", "direction"} <= env.names,  # gate punches with a direction
          title_zh="刷卡不成对", title_en="Unpaired punches"),
     Rule("CLOCK_ANOMALY", "warning", "values",
          "「{column}」为「{value}」（打卡异常），按出勤计，工时未计。请核实当天考勤。",
          "'{column}' holds '{value}' (a clock anomaly); counted present, no hours. Check the day.",
-         ("attendance",), ("hours",), check=lambda col: c("_anomaly") if col == "hours" else pl.lit(False),
+         ("attendance",), ("hours",), check=lambda col, env: c("_anomaly"),
+         applies=lambda col, env: env.wide,  # a day cell of a wide sheet: 异常, or one clock time only
          title_zh="打卡异常", title_en="Clock anomaly"),
     Rule("PROJECT_UNKNOWN", "error", "bank",
          "项目编码「{value}」未登记，或付款账户不是该项目登记的农民工工资专用账户。请核对项目编码与付款账户；本条记录未入库。",
@@ -301,8 +556,8 @@ RULES: tuple[Rule, ...] = (
     Rule("TXN_CONFLICT", "error", "values",
          "银行流水号「{value}」重复，首次出现于：{first}。同一流水号只能对应一笔发放；本行未入库。",
          "Bank transaction id '{value}' repeats; first seen at: {first}. One id is one payout; this row was not stored.",
-         ("payments",), ("bank_txn_id",), "always", check=lambda col: c("_txn_dup"),
-         args=lambda col: {"first": c("_txn_first_row")},
+         ("payments",), ("bank_txn_id",), "always", check=lambda col, env: c("_txn_dup"),
+         args=lambda col, env: {"first": c("_txn_first_row")}, derives=(TXN_DUP, TXN_FIRST_ROW),
          title_zh="银行流水号重复", title_en="Transaction id conflict"),
 )
 
@@ -336,13 +591,13 @@ CROSS_RULES: tuple[Rule, ...] = (
     Rule("NOT_PAID", "error", "cross_file",
          "工人 {worker}（{name}）本月出勤 {days} 天，发放期限 {deadline} 已过仍无工资发放记录（欠薪）。请立即通过专用账户发放。",
          "Worker {worker} ({name}) worked {days} days and has no wage payment although the deadline {deadline} has passed (wage arrears). Pay through the dedicated account now.",
-         ("payments",), over="workers", across=lambda: (c("days") > 0) & (c("paid_count") == 0) & c("overdue"),
+         ("payments",), over="workers", across=lambda: (c("days") > 0) & (c("paid_count") == 0) & c("overdue"), across_derives=(OVERDUE,),
          across_args=lambda: {"days": c("days"), "deadline": _date("deadline")},
          title_zh="欠薪", title_en="Not paid"),
     Rule("PAYMENT_PENDING", "info", "cross_file",
          "工人 {worker}（{name}）本月出勤 {days} 天，尚无发放记录；发放期限为 {deadline}。",
          "Worker {worker} ({name}) worked {days} days and has not been paid yet; the deadline is {deadline}.",
-         ("payments",), over="workers", across=lambda: (c("days") > 0) & (c("paid_count") == 0) & ~c("overdue"),
+         ("payments",), over="workers", across=lambda: (c("days") > 0) & (c("paid_count") == 0) & ~c("overdue"), across_derives=(OVERDUE,),
          across_args=lambda: {"days": c("days"), "deadline": _date("deadline")},
          title_zh="待发放", title_en="Payment pending"),
     Rule("UNDERPAID", "error", "cross_file",
@@ -357,6 +612,7 @@ CROSS_RULES: tuple[Rule, ...] = (
          "Worker {worker} ({name}) was paid {paid} yuan, over {ratio} × the {expected} yuan expected for {days} days. Check for padding or collection by someone else.",
          ("payments",), over="workers",
          across=lambda: c("has_expected") & (c("expected_fen") > 0) & (c("paid_own_fen") > c("expected_fen") * c("_ratio")),
+         across_derives=(OVERPAID_RATIO,),
          across_args=lambda: {"expected": money(c("expected_fen")), "paid": money(c("paid_own_fen")), "days": c("days"),
                               "ratio": c("_ratio")},
          title_zh="发放金额异常偏高", title_en="Paid far above expected"),
@@ -392,7 +648,7 @@ CROSS_RULES: tuple[Rule, ...] = (
     Rule("PAYEE_SHARED", "error", "cross_file",
          "收款账户 {value} 收取了 {n} 名工人的工资（疑似由班组长等统一代领）。工资须发到每名工人本人账户。",
          "Account {value} received the wages of {n} workers (likely a card held by a foreman). Pay each worker into their own account.",
-         ("payments",), ("payee_account",), over="payouts", across=lambda: c("shared"),
+         ("payments",), ("payee_account",), over="payouts", across=lambda: c("shared"), across_derives=(SHARED,),
          across_args=lambda: {"value": ck.mask_card(c("payee_account")), "n": c("payee_workers")},
          title_zh="多人工资进同一账户", title_en="One account, several workers"),
     Rule("PAYROLL_BELOW_EXPECTED", "error", "cross_file",
@@ -422,7 +678,7 @@ CROSS_RULES: tuple[Rule, ...] = (
          "Worker {worker} ({name}) is owed {net} yuan net on the payroll; the deadline {deadline} has passed and {paid} yuan reached their own account. Pay the difference.",
          ("payroll",), over="workers",
          across=lambda: c("on_payroll") & c("overdue") & (c("paid_own_fen") < c("payroll_net_fen"))
-         & ~((c("days") > 0) & (c("paid_count") == 0)),
+         & ~((c("days") > 0) & (c("paid_count") == 0)), across_derives=(OVERDUE,),
          across_args=lambda: {"net": money(c("payroll_net_fen")), "paid": money(c("paid_own_fen")),
                               "deadline": _date("deadline")},
          title_zh="实发低于工资表", title_en="Paid below the payroll"),
