@@ -319,10 +319,8 @@ def test_contractor_uploads_and_sees_its_receipt(page, server):
     assert codes == [code]  # only its own project
     assert page.evaluate("sessionStorage.getItem('sitereg.token')") == server[1]["contractor"]
 
-    # Record the progress box's stages: bytes sent, then the server's work.
-    page.evaluate("""() => { window.__stages = []; const box = document.querySelector('#u-progress-box');
-      new MutationObserver(() => { const s = box.dataset.stage; if (s && window.__stages.at(-1) !== s) window.__stages.push(s); })
-        .observe(box, { attributes: true, attributeFilter: ['data-stage'] }); }""")
+    # Record the progress box's stages and texts: bytes sent, then the server's work.
+    _record_stages(page)
     page.select_option("#u-project", code)
     page.select_option("#u-kind", "roster")
     page.fill("#u-period", PERIOD)
@@ -334,10 +332,18 @@ def test_contractor_uploads_and_sees_its_receipt(page, server):
     files = page.eval_on_selector_all("#receipt table.findings td[data-field='file']", "ts => ts.map(t => t.textContent)")
     assert files and set(files) == {"roster.xlsx"}  # each finding names its file
     assert "null" not in page.inner_text("#receipt") and "undefined" not in page.inner_text("#receipt")
+    # An extra column (备注) was not stored: the column map is offered, folded (nothing was refused for it).
+    page.wait_for_selector("#colmap summary")
+    assert page.evaluate("document.querySelector('#colmap').open") is False
+    assert "1 列未识别「备注」" in page.inner_text("#colmap summary")
     # Not a bare "上传完成。": what was stored, in words and colour.
-    assert "已入库 37 / 41 行，拒收 4 行" in page.inner_text("#u-status")
+    assert "41 行中 37 行已保存，拒收 4 行" in page.inner_text("#u-status")
     assert page.get_attribute("#u-status", "data-tone") == "warning"
-    assert page.evaluate("window.__stages") [:1] == ["send"] and "check" in page.evaluate("window.__stages")
+    stages = page.evaluate("window.__stages")
+    assert stages[:1] == ["send"] and stages.index("check") < stages.index("report")
+    # After the bytes, the server's stage in words, with the seconds waited.
+    assert any(t.startswith("已上传，服务器校验中…已等待 0 秒") for t in page.evaluate("window.__stageTexts"))
+    assert page.is_hidden("#u-progress-box")
     upload_id = page.get_attribute("#receipt", "data-upload-id")
     report = _api(server, "contractor", f"/api/v1/uploads/{upload_id}/report")
     assert fact("errors") == str(report["receipt"]["errors"])
@@ -367,6 +373,98 @@ def test_contractor_uploads_and_sees_its_receipt(page, server):
     page.wait_for_selector("#unreadable-detail")
     assert page.inner_text("#unreadable-detail").strip() not in ("", "—")
     assert page.locator("#receipt table.findings tbody tr").count() >= 1
+
+
+def _record_stages(page) -> None:
+    page.evaluate("""() => { window.__stages = []; window.__stageTexts = [];
+      const box = document.querySelector('#u-progress-box'); const text = document.querySelector('#u-stage');
+      new MutationObserver(() => { const s = box.dataset.stage; if (s && window.__stages.at(-1) !== s) window.__stages.push(s); })
+        .observe(box, { attributes: true, attributeFilter: ['data-stage'] });
+      new MutationObserver(() => { const t = text.textContent; if (t && window.__stageTexts.at(-1) !== t) window.__stageTexts.push(t); })
+        .observe(text, { childList: true, characterData: true, subtree: true }); }""")
+
+
+def test_server_stage_counts_the_seconds(page, server):
+    """While the server checks a big file (a 200,000-row one takes seconds), the box says so and counts."""
+    _sign_in(page, server, "contractor")
+    page.wait_for_selector("#contractor:not([hidden])")
+    page.evaluate("setProgress('send', 5e6, 2e7)")
+    assert page.inner_text("#u-stage") == "正在上传 25%（5.0 MB / 20 MB）"
+    page.evaluate("setProgress('check', 0, 0)")
+    assert page.get_attribute("#u-progress-box", "data-stage") == "check"
+    assert page.inner_text("#u-stage").startswith("已上传，服务器校验中…已等待 0 秒")
+    assert page.evaluate("document.querySelector('#u-progress').hasAttribute('value')") is False  # no made-up percentage
+    page.wait_for_selector("#u-progress-box[data-seconds='2']", timeout=5_000)
+    assert "已等待 2 秒" in page.inner_text("#u-stage")
+    if SHOTS:
+        page.locator("#upload-form").locator("xpath=..").screenshot(path=f"{SHOTS}/sitereg-upload-stage.png")
+        page.set_viewport_size({"width": 390, "height": 844})
+        page.locator("#upload-form").locator("xpath=..").screenshot(path=f"{SHOTS}/sitereg-390-upload-stage.png")
+        page.set_viewport_size({"width": 1360, "height": 900})
+    page.evaluate("setProgress('done', 0, 0)")
+    assert page.is_hidden("#u-progress-box") and page.evaluate("state.stageTimer") is None
+
+
+def _odd_roster() -> bytes:
+    """fixtures/roster_en.csv with the site's own name for the bank card column."""
+    lines = (FIXTURES / "roster_en.csv").read_text(encoding="utf-8").splitlines()
+    head = lines[0].split(",")
+    head[head.index("id_number")] = "公民证件号"  # required: the file is refused until it is mapped
+    head[head.index("bank_card")] = "工资银行卡"
+    return ("\n".join([",".join(head), *lines[1:]]) + "\n").encode("utf-8")
+
+
+def test_unknown_headers_offer_a_column_map(page, server, tmp_path):
+    base, tokens = server
+    code = "XM-440305-2026-001"
+    month = "2026-08"  # a month no other test reads
+    odd = tmp_path / "花名册-本工地.csv"
+    odd.write_bytes(_odd_roster())
+    _sign_in(page, server, "contractor")
+    page.wait_for_selector("#contractor:not([hidden])")
+    _record_stages(page)
+    page.select_option("#u-project", code)
+    page.select_option("#u-kind", "roster")
+    page.fill("#u-period", month)
+    page.set_input_files("#u-file", str(odd))
+    page.click("#u-submit")
+    page.wait_for_selector("#colmap-form")
+    assert "文件被拒收，未保存任何行" in page.inner_text("#u-status")
+    assert "缺少的必填列：身份证号码" in page.inner_text("#colmap")
+    assert page.get_attribute("#colmap", "data-kind") == "roster"
+    assert page.evaluate("document.querySelector('#colmap').open") is True  # refused for a missing column: open
+    headers = page.eval_on_selector_all("#colmap select.colmap-target", "ss => ss.map(s => s.dataset.header)")
+    assert headers == ["公民证件号", "工资银行卡"]
+    options = page.eval_on_selector_all("#colmap select.colmap-target option", "os => os.map(o => [o.value, o.textContent])")
+    assert options[0] == ["", "不对应（此列不入库）"]
+    labels = dict(options)
+    assert labels["id_number"] == "身份证号码（必填） · 文件缺少此列"
+    assert labels["bank_card"] == "工资卡号"
+    if SHOTS:
+        page.locator("#receipt").screenshot(path=f"{SHOTS}/sitereg-colmap.png")
+    # On a phone the form fits the screen: no sideways scrolling.
+    page.set_viewport_size({"width": 390, "height": 844})
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    page.locator("#colmap").screenshot(path=f"{SHOTS or '/tmp'}/sitereg-390-colmap.png")
+    page.set_viewport_size({"width": 1360, "height": 900})
+    page.select_option("#colmap select[data-header='公民证件号']", "id_number")
+    page.select_option("#colmap select[data-header='工资银行卡']", "bank_card")
+    page.click("#colmap-save")
+    page.wait_for_selector("#colmap-status[data-tone='ok']")
+    assert "已保存本项目花名册的列名对应（共 2 项）" in page.inner_text("#colmap-status")
+    saved = _api(server, "contractor", f"/api/v1/projects/{code}/column-maps/roster")
+    assert saved["mapping"] == {"公民证件号": "id_number", "工资银行卡": "bank_card"}
+    assert _api(server, "bureau", f"/api/v1/projects/{code}/column-maps/roster")["mapping"] == saved["mapping"]
+    # Send the same file again from the form: a new answer replaces the form and the receipt.
+    first_receipt = page.get_attribute("#receipt", "data-upload-id")
+    page.evaluate("document.querySelector('#u-progress-box').dataset.stage = ''")
+    page.click("#colmap-reupload")
+    page.wait_for_selector("#u-progress-box[data-stage='done']", state="attached")
+    page.wait_for_selector("#receipt:not([hidden])")
+    # (Whether it is now stored is the validator's part; the page reports whatever the server says.)
+    assert first_receipt and ("行中" in page.inner_text("#u-status") or "拒收" in page.inner_text("#u-status"))
+    if SHOTS:
+        page.screenshot(path=f"{SHOTS}/sitereg-colmap-after.png", full_page=True)
 
 
 def test_token_survives_a_reload_but_not_a_sign_out(page, server):

@@ -265,3 +265,100 @@ def test_coverage_xlsx_over_a_range_sums_each_project(client, region, bureau):
     for p in api["projects"]:
         assert lines[p["project"]][col["在场人数"]] == p["workers_active"]
     assert lines["D-1"][col["本月上传情况"]] == "未上传"
+
+
+def _pictures(data: bytes) -> list[tuple[bytes, str, str]]:
+    """(PNG bytes, alt text, name) of every inline picture of a docx, in document order."""
+    d = docx.Document(io.BytesIO(data))
+    out = []
+    for shape in d.inline_shapes:
+        inline = shape._inline
+        rid = inline.graphic.graphicData.pic.blipFill.blip.embed
+        out.append((d.part.related_parts[rid].blob, inline.docPr.get("descr"), inline.docPr.get("name")))
+    return out
+
+
+def test_bulletin_trend_chart_is_drawn_from_the_api_trend(client, region, bureau):
+    """The 通报's trend chart: a picture with a Chinese caption and key around it, drawn from the
+    numbers of GET /api/v1/coverage?period_from=&period_to= (its trend), and the table kept."""
+    from sitereg import bulletin
+
+    first = bulletin.add_months(PERIOD, -11)
+    api = client.get(f"/api/v1/coverage?period_from={first}&period_to={PERIOD}", headers=bureau).json()
+    assert [t["period"] for t in api["trend"]] == [PREVIOUS, PERIOD]
+    r = client.get(f"/api/v1/bulletins/4403/{PERIOD}.docx", headers=bureau)
+    assert r.status_code == 200, r.text
+    pictures = _pictures(r.content)
+    assert len(pictures) == 1
+    png, alt, name = pictures[0]
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and name == "趋势图"
+    # The picture is exactly the chart of the API's trend: same numbers, same bytes (deterministic).
+    assert png == bulletin.trend_png(first, PERIOD, api["trend"])
+    # Its alt text states every plotted value, month by month, as the API has them.
+    by_month = {t["period"]: t for t in api["trend"]}
+    for month in bulletin.chart_months(first, PERIOD):
+        if month in by_month:
+            t = by_month[month]
+            expected = f"{month}：" + "，".join(f"{bulletin.RATE_SHORT[k]}{bulletin.pct(t[k])}" for k, *_ in bulletin.CHART_SERIES)
+        else:
+            expected = f"{month}：无已上传资料"
+        assert expected in alt, (month, alt)
+
+    d = docx.Document(io.BytesIO(r.content))
+    texts = [p.text for p in d.paragraphs]
+    at = next(i for i, p in enumerate(d.paragraphs) if p._p.xpath(".//pic:pic"))
+    assert "如图1所示" in texts[at - 1]
+    assert texts[at + 1] == "图1  2025年11月至2026年10月区划4403主要覆盖率趋势"
+    legend = texts[at + 2]
+    assert legend.startswith("图例：A 实名制覆盖率") and "E 按时发放率" in legend
+    for key, label, *_ in bulletin.CHART_SERIES:
+        assert f"{label} {bulletin.RATE_SHORT[key]}" in legend
+    # The table keeps the exact figures, one row per month with data.
+    trend_table = next(tb for tb in d.tables if tb.rows[0].cells[0].text == "月份")
+    rows = {row.cells[0].text: [c.text for c in row.cells] for row in trend_table.rows[1:]}
+    assert sorted(rows) == [PREVIOUS, PERIOD]
+    head = [c.text for c in trend_table.rows[0].cells]
+    for month, t in by_month.items():
+        assert rows[month][head.index("在场人数")] == f"{t['workers_active']:,}"
+        for key, name in bulletin.RATE_SHORT.items():
+            assert rows[month][head.index(name)] == bulletin.pct(t[key])
+
+
+def test_trend_png_is_ascii_deterministic_and_leaves_matplotlib_as_it_was():
+    import sys
+
+    import matplotlib
+
+    from sitereg import bulletin
+
+    def rc() -> dict:  # read without resolving the backend (get_backend() would import pyplot)
+        return {k: dict.__getitem__(matplotlib.rcParams, k) for k in matplotlib.rcParams}
+
+    params, had_pyplot = rc(), "matplotlib.pyplot" in sys.modules
+    trend = [{"period": "2026-06", "realname_rate": 1.0, "contract_rate": 0.5, "dedicated_account_rate": None,
+              "full_pay_rate": 0.25, "on_time_rate": None},
+             {"period": "2026-08", "realname_rate": 0.9, "contract_rate": 0.75, "dedicated_account_rate": 0.1,
+              "full_pay_rate": 0.0, "on_time_rate": 1.0}]
+    one = bulletin.trend_png("2025-11", "2026-10", trend)
+    assert one == bulletin.trend_png("2025-11", "2026-10", trend)
+    assert one != bulletin.trend_png("2025-11", "2026-10", trend[:1])
+    assert b"Software" not in one and b"matplotlib" not in one
+    assert rc() == params  # no rcParams changed, the backend not switched
+    assert had_pyplot or "matplotlib.pyplot" not in sys.modules  # no pyplot: no global figure registry
+
+
+def test_bulletin_is_quick(client, region, bureau):
+    """The 通报 of a region: well under a second once matplotlib is loaded (the import itself is
+    done by bulletin.warm_up when a bureau opens the dashboard)."""
+    import time
+
+    from sitereg import bulletin
+
+    bulletin.warm_up()
+    times = []
+    for _ in range(3):
+        t = time.perf_counter()
+        assert client.get(f"/api/v1/bulletins/4403/{PERIOD}.docx", headers=bureau).status_code == 200
+        times.append(time.perf_counter() - t)
+    print(f"bulletin 4403 {PERIOD}: {', '.join(f'{t * 1000:.0f} ms' for t in times)}")
+    assert min(times) < 0.8, times

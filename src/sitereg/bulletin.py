@@ -4,14 +4,20 @@ Every figure is taken from the functions behind ``GET /api/v1/coverage`` and ``G
 (``CoverageController._rows`` → ``period.coverage_rows``, ``api.coverage._summary`` and
 ``period.errors_as_of``), so the bulletin, the dashboard and the xlsx say the same thing.
 
-The trend is a Word table (one row per month), not a picture: matplotlib would add some 40 MB
-and, without a CJK font installed on the server, could not draw the Chinese labels anyway; a
-table also stays editable and readable on any intranet PC.
+The trend is a chart and a table. The chart is a PNG drawn by matplotlib (Agg, through a
+``Figure`` of its own: no pyplot, no change to matplotlib's global state) with ASCII text only --
+months as 2026-06, percentages as 95%, series keys A-E -- in DejaVu Sans, the font matplotlib
+ships, so it draws the same on any server whatever fonts it has. The Chinese title, caption and
+the key to A-E are Word paragraphs around the picture (the reader's Word renders them). The
+table under it keeps the exact figures, editable. The picture's alt text lists every plotted
+value, so a screen reader (and a test) reads what the lines show.
 """
 
 from __future__ import annotations
 
 import io
+import math
+import threading
 from typing import Any
 
 import polars as pl
@@ -19,7 +25,7 @@ from docx import Document
 from docx.enum.table import WD_TABLE_ALIGNMENT
 from docx.enum.text import WD_ALIGN_PARAGRAPH
 from docx.oxml.ns import qn
-from docx.shared import Pt, RGBColor
+from docx.shared import Emu, Pt, RGBColor
 
 from sitereg import grammar as g
 from sitereg import period as period_mod
@@ -32,6 +38,18 @@ RATE_SHORT = {"realname_rate": "实名制覆盖率", "contract_rate": "劳动合
 CN_NUM = "一二三四五六七八九十"
 TREND_MONTHS = 12
 RISK_LIMIT = 20
+
+
+# The chart's series: (API key, key drawn in the picture, colour, line style, marker). The colours
+# are the dashboard's; line style and marker tell the lines apart when printed in black and white.
+CHART_SERIES = (("realname_rate", "A", "#1d5fa8", "-", "o"),
+                ("contract_rate", "B", "#d9480f", (0, (6, 3)), "s"),
+                ("dedicated_account_rate", "C", "#2b8a3e", (0, (2, 2)), "^"),
+                ("full_pay_rate", "D", "#862e9c", (0, (8, 2, 2, 2)), "D"),
+                ("on_time_rate", "E", "#5c6770", (0, (1, 1)), "v"))
+LINE_ZH = {"-": "实线", (0, (6, 3)): "虚线", (0, (2, 2)): "短虚线", (0, (8, 2, 2, 2)): "点划线", (0, (1, 1)): "点线"}
+MARKER_ZH = {"o": "圆点", "s": "方块", "^": "上三角", "D": "菱形", "v": "下三角"}
+CHART_WIDTH_IN, CHART_HEIGHT_IN, CHART_DPI = 6.2, 3.0, 200
 
 
 def add_months(period: str, n: int) -> str:
@@ -118,6 +136,103 @@ class Figures:
         self.risks.sort(key=lambda r: (-r["arrears_fen"], -r["errors"], r["project"]))
         self.unknown_arrears = sum(1 for r in self.risks if arrears_unknown(r["coverage"]))
         self.summed = sum_counts(month)
+
+
+# ------------------------------------------------------------------------------------------------
+# trend chart
+
+_MPL_LOCK = threading.Lock()
+
+
+def _matplotlib():
+    """matplotlib's Figure and Agg canvas, imported on first use (a cold import takes a second or
+    more; ``warm_up`` does it ahead of the first bulletin). Only these classes are used: no pyplot,
+    no ``matplotlib.use``, no rcParams changes."""
+    with _MPL_LOCK:
+        from matplotlib import get_data_path
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        from matplotlib.figure import Figure
+        from matplotlib.font_manager import FontProperties
+    return Figure, FigureCanvasAgg, FontProperties, get_data_path
+
+
+def warm_up() -> None:
+    """Import matplotlib and load its font once, so that the first 通报 is as quick as the next."""
+    trend_png("2026-01", "2026-12", [])
+
+
+def chart_months(first: str, last: str) -> list[str]:
+    return [add_months(first, i) for i in range(g.month_index(last) - g.month_index(first) + 1)]
+
+
+def trend_png(first: str, last: str, trend: list[dict[str, Any]]) -> bytes:
+    """The trend chart as PNG bytes: one line per rate of ``CHART_SERIES`` over every month from
+    ``first`` to ``last`` (the axis shows them all; a month without data leaves a gap in the line).
+
+    ``trend``: items shaped as ``GET /api/v1/coverage?period_from=&period_to=``'s ``trend`` (a
+    ``period`` and the rates, None where a rate has no denominator). Deterministic: the same trend
+    gives the same bytes (bundled font, fixed size and dpi, no timestamp in the file)."""
+    Figure, FigureCanvasAgg, FontProperties, data_path = _matplotlib()
+    font_path = f"{data_path()}/fonts/ttf/DejaVuSans.ttf"
+    small, normal = FontProperties(fname=font_path, size=8), FontProperties(fname=font_path, size=9)
+    months = chart_months(first, last)
+    by_month = {t["period"]: t for t in trend}
+    fig = Figure(figsize=(CHART_WIDTH_IN, CHART_HEIGHT_IN), dpi=CHART_DPI, facecolor="white")
+    FigureCanvasAgg(fig)
+    ax = fig.add_axes((0.085, 0.2, 0.8, 0.72))
+    xs = list(range(len(months)))
+    for key, label, colour, style, marker in CHART_SERIES:
+        ys = [math.nan if (by_month.get(m) or {}).get(key) is None else by_month[m][key] * 100 for m in months]
+        ax.plot(xs, ys, color=colour, linestyle=style, linewidth=1.6, marker=marker, markersize=4.5,
+                markeredgecolor="white", markeredgewidth=0.6, label=label, clip_on=False)
+    ax.set_xlim(-0.5, len(months) - 0.5)
+    ax.set_ylim(0, 100)
+    ax.set_yticks([0, 25, 50, 75, 100])
+    ax.set_yticklabels([f"{v}%" for v in (0, 25, 50, 75, 100)], fontproperties=small)
+    ax.set_xticks(xs)
+    ax.set_xticklabels(months, fontproperties=small, rotation=45 if len(months) > 8 else 0,
+                       ha="right" if len(months) > 8 else "center", rotation_mode="anchor")
+    ax.grid(axis="y", color="#e3e8ee", linewidth=0.8)
+    ax.set_axisbelow(True)
+    for side in ("top", "right"):
+        ax.spines[side].set_visible(False)
+    for side in ("left", "bottom"):
+        ax.spines[side].set_color("#8a99a8")
+    ax.tick_params(colors="#52606d", length=3)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), prop=normal, frameon=False, handlelength=2.6,
+              borderaxespad=0)
+    out = io.BytesIO()
+    # No "Software" text chunk: the bytes depend on the figures alone.
+    fig.savefig(out, format="png", dpi=CHART_DPI, facecolor="white", metadata={"Software": None})
+    return out.getvalue()
+
+
+def chart_alt_text(first: str, last: str, trend: list[dict[str, Any]]) -> str:
+    """Every plotted value in words (the picture's alt text): screen readers read it out."""
+    by_month = {t["period"]: t for t in trend}
+    parts = []
+    for m in chart_months(first, last):
+        t = by_month.get(m)
+        if t is None:
+            parts.append(f"{m}：无已上传资料")
+        else:
+            parts.append(f"{m}：" + "，".join(f"{RATE_SHORT[k]}{pct(t.get(k))}" for k, *_ in CHART_SERIES))
+    return f"{period_zh(first, last)}主要覆盖率趋势图。" + "；".join(parts) + "。"
+
+
+def chart_legend_zh() -> str:
+    return "图例：" + "；".join(f"{label} {RATE_SHORT[key]}（{LINE_ZH[style]}、{MARKER_ZH[marker]}）"
+                              for key, label, _c, style, marker in CHART_SERIES) + "。"
+
+
+def _picture(doc, png: bytes, alt: str) -> None:
+    doc.add_picture(io.BytesIO(png), width=Emu(int(CHART_WIDTH_IN * 914400)))
+    p = doc.paragraphs[-1]
+    p.alignment = WD_ALIGN_PARAGRAPH.CENTER
+    p.paragraph_format.first_line_indent = None
+    inline = doc.inline_shapes[-1]._inline
+    inline.docPr.set("name", "趋势图")
+    inline.docPr.set("descr", alt)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -250,12 +365,20 @@ def build(controller_rows, request, principal, region: str, period: str) -> byte
         _risk_table(doc, quality[:RISK_LIMIT])
 
     section(f"近{TREND_MONTHS}个月趋势")
+    first = add_months(period, -(TREND_MONTHS - 1))
     if f.trend:
+        trend = [{"period": m, **x} for m, x in f.trend]
+        _para(doc, f"{period_zh(first, period)}各月已上传项目的主要覆盖率如图1所示（没有已上传资料的月份不画点），"
+                   "各月具体数字见图下方的表格。")
+        _picture(doc, trend_png(first, period, trend), chart_alt_text(first, period, trend))
+        _para(doc, f"图1  {period_zh(first, period)}区划{region}主要覆盖率趋势", size=12, bold=True, indent=False,
+              align=WD_ALIGN_PARAGRAPH.CENTER, family="黑体")
+        _para(doc, chart_legend_zh() + "横轴为月份（年-月），纵轴为覆盖率（%）。", size=10.5, indent=False)
         _table(doc, ["月份", "已上传项目", "在场人数", *RATE_SHORT.values(), "欠薪风险金额"],
                [[m, count(x["projects"]), count(x["workers_active"]), *[pct(x[k]) for k in RATE_SHORT], _arrears(x)]
                 for m, x in f.trend])
     else:
-        _para(doc, "近12个月没有已上传资料的项目。")
+        _para(doc, f"近{TREND_MONTHS}个月没有已上传资料的项目，无趋势可画。")
 
     section("下一步工作要求")
     asks = []

@@ -16,6 +16,7 @@ from sqlalchemy.exc import OperationalError
 from sitereg.api import errors
 from sitereg.api.auth import authenticate, current_principal
 from sitereg.api.batches import BatchController
+from sitereg.api.column_maps import ColumnMapController
 from sitereg.api.coverage import CoverageController, ProjectCoverageController
 from sitereg.api.docs import document
 from sitereg.api.edge import check_input
@@ -58,7 +59,8 @@ def create_app(settings: Settings, store: ObjectStore | None = None,
     api = Router(
         path="/",
         route_handlers=[ProjectController, UploadController, PeriodController, BatchController, CoverageController,
-                        ProjectCoverageController, FindingsExportController, BulletinController, list_rules, read_audit, ledger],
+                        ProjectCoverageController, FindingsExportController, BulletinController, list_rules, read_audit, ledger,
+                        ColumnMapController],
         guards=[authenticate],
         dependencies={"principal": Provide(current_principal, sync_to_thread=False)},
         security=[{"bearer": []}],

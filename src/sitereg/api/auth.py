@@ -70,6 +70,9 @@ def audit(request: Request, principal: Principal, action: str, target: str, **de
         action=action, target=target, client=client, detail=detail))
 
 
+ROLE_ZH = {"admin": "管理员", "bureau": "监管部门", "contractor": "施工总承包单位", "bank": "银行代发系统"}
+
+
 def require_role(principal: Principal, *roles: str) -> None:
     if principal.role not in roles:
-        raise forbidden(f"角色 {principal.role} 无权执行此操作", f"Role {principal.role} may not do this")
+        raise forbidden(f"{ROLE_ZH.get(principal.role, principal.role)}的令牌无权执行此操作", f"Role {principal.role} may not do this")

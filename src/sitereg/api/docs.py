@@ -46,6 +46,9 @@ READ = [400, 401, 404, 503]
 OPS: dict[str, tuple[str, list[int]]] = {  # operation id -> (summary, error statuses)
     "health": ("Liveness and storage check (no token)", [503]),
     "listRules": ("List every validation rule: code, severity, messages", [401, 503]),
+    "getColumnMap": ("Read a project's column map for one kind (header as written -> canonical column)", READ),
+    "putColumnMap": ("Save a project's column map for one kind (the project's contractor, admin)",
+                     [400, 401, 403, 404, 413, 503]),
     "readAudit": ("Read one day of the audit trail (admin)", [400, 401, 403, 503]),
     "getWorkerLedger": ("One worker's months across projects in scope (bureau, admin; audited)", [400, 401, 403, 404, 503]),
     "createProject": ("Register a project (admin)", [400, 401, 403, 409, 413, 503]),

@@ -74,10 +74,14 @@ def handle_http(request: Request, exc: HTTPException) -> Response:
         size = f"{limit / 1e6:g} MB" if limit >= 1_000_000 else f"{limit / 1024:g} KB"
         zh, en = f"请求体超过大小上限 {size}", f"The request body is over the limit of {size}"
         extra = {"max_bytes": limit}
+    # Litestar's own detail is English: it goes to the English message only (the Chinese one
+    # names the problem; ``extra`` carries the fields Litestar found wrong).
     if isinstance(exc, ValidationException):
-        code, zh, en = "VALIDATION", "请求参数无效：" + str(exc.detail), "Invalid request: " + str(exc.detail)
+        code, zh, en = "VALIDATION", "请求参数无效，请对照接口文档检查参数与请求体", "Invalid request: " + str(exc.detail)
     elif status == 400 and exc.detail and exc.detail != "Bad Request":
-        zh, en = f"{zh}：{exc.detail}", f"{en}: {exc.detail}"  # e.g. an upload sent without multipart/form-data
+        en = f"{en}: {exc.detail}"  # e.g. an upload sent without multipart/form-data
+        if "multipart" in str(exc.detail):
+            zh = "请求格式错误：上传文件须以 multipart/form-data 发送"
     return _body(request, status, code, zh, en, extra, exc.headers)
 
 

@@ -76,9 +76,11 @@ class BulletinController(Controller):
                  document: FromPath[str]) -> Response[bytes]:
         """The bureau's monthly bulletin (通报) on real-name and wage payment for a region and month, as a
         Word document: totals and the government-funded split, the change against the previous
-        month, the projects not uploaded, the projects at risk with their main problems, and a
-        12-month trend table. Built from the same figures as ``GET /api/v1/coverage`` and
-        ``GET /api/v1/risks``. Bureau (its region) and admin only."""
+        month, the projects not uploaded, the projects at risk with their main problems, and the
+        12-month trend as a chart (a PNG with ASCII text only, its Chinese caption and key as
+        Word paragraphs) and a table. Built from the same figures as ``GET /api/v1/coverage``
+        (the chart: its ``trend`` for ``period_from`` = 11 months earlier) and ``GET /api/v1/risks``.
+        Bureau (its region) and admin only."""
         from sitereg import bulletin as bulletin_mod
         from sitereg.api.coverage import CoverageController
 
@@ -91,7 +93,9 @@ class BulletinController(Controller):
             raise bad_request("REGION_INVALID", "区划代码应为 1-6 位数字，如 4403", "region must be 1-6 digits, e.g. 4403")
         if principal.role == "bureau" and not any(region.startswith(s) for s in principal.scope):
             raise not_found("区划", "Region")  # a read outside the token's scope: 404, as for projects
-        rows = functools.partial(CoverageController._rows, None)  # the same query as GET /api/v1/coverage
+        # The same query as GET /api/v1/coverage: the controller's own method, on an instance that
+        # is never routed (its helpers need no state).
+        rows = functools.partial(CoverageController._rows, CoverageController.__new__(CoverageController))
         data = bulletin_mod.build(rows, request, principal, region, period)
         name, fallback = bulletin_mod.filename(region, period)
         return Response(data, media_type=DOCX, headers={"Content-Disposition": exports.content_disposition(name, fallback)})

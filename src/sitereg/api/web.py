@@ -7,6 +7,8 @@ The page and its assets carry no data and need no token; every figure the page s
 
 from __future__ import annotations
 
+import functools
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -47,11 +49,21 @@ def session(request: Request) -> dict[str, Any]:
     """Who the token is, for the page to choose its view, and the server's date (the default period
     is the month before it). Guarded like /api/v1: 401 without a valid token."""
     principal: Principal = request.state.principal
+    if principal.role in ("admin", "bureau"):
+        _warm_bulletin()  # the dashboard offers the 通报: load its chart library before the first click
     # A bank's scope is account numbers: masked like every account that leaves the service.
     scope = ["****" + s[-4:] for s in principal.scope] if principal.role == "bank" else list(principal.scope)
     return {"role": principal.role, "scope": scope, "today": request.app.state.today().isoformat(),
             # The page states the upload limit before sending a file that is over it.
             "max_upload_bytes": request.app.state.settings.max_upload_bytes}
+
+
+@functools.cache
+def _warm_bulletin() -> None:
+    """Import matplotlib (a second or more, cold) in the background, once per process."""
+    from sitereg import bulletin
+
+    threading.Thread(target=bulletin.warm_up, name="bulletin-warm-up", daemon=True).start()
 
 
 # Swagger UI from the swagger-ui-bundle-v2 package (PyPI), served by sitereg itself: /schema

@@ -714,6 +714,14 @@ REASONS_ZH = {
     "out of memory": "读取时内存不足",
     "more than 16384 columns": "超过 16,384 列（Excel 的最后一列），请检查文件是否为导出的表格",
     "more than": "行数超过上限",
+    "workbook XML expands": "解压后超过大小上限",
+    "sheet has cells beyond": "工作表的单元格超出 Excel 的最后一行或最后一列",
+    "sheet dimension": "工作表范围超出处理上限",
+    "sheet reaches": "工作表超出处理上限",
+    "sheet spans": "工作表单元格数超出处理上限",
+    "sheet XML declares": "工作表含有不允许的 DTD 声明",
+    "workbook.xml": "工作簿目录无法读取",
+    "zip archive without": "压缩包里没有 Excel 工作簿",
     "HTML page": "这是保存成表格后缀的网页，不是 Excel 文件",
     "UTF-16": "UTF-16 编码的文本，请另存为 UTF-8 或 GBK 编码的 CSV",
     "XML Spreadsheet 2003": "Excel 2003 XML 格式，请另存为 .xlsx",
@@ -743,10 +751,14 @@ REASONS_ZH = {
 
 
 def reason_zh(reason: str) -> str:
+    """The reader's English reason in Chinese words (the English stays in lang=en messages)."""
+    limit = re.search(r"more than (\d+) rows", reason)
+    if limit:
+        return f"行数超过上限 {int(limit.group(1)):,} 行"
     for prefix, zh in REASONS_ZH.items():
-        if reason.startswith(prefix):
-            return f"{zh}；{reason}"
-    return reason
+        if reason.startswith(prefix) or (len(prefix) > 6 and prefix in reason):
+            return zh
+    return "文件格式无法识别"
 
 
 BY_CODE: dict[str, Rule] = {r.code: r for r in RULES}

@@ -272,7 +272,11 @@ function showAlert(message) {
 function reportError(err) {
   if (err instanceof ApiFailure && err.status === 0) return; // signed out meanwhile
   console.error(err);
-  showAlert(err instanceof ApiFailure ? err.message : `出错了：${err.message || err}`);
+  // A browser's own error text is English ("Failed to fetch"): say what happened in Chinese, the
+  // details stay in the console.
+  if (err instanceof ApiFailure) showAlert(err.message);
+  else if (err instanceof TypeError && /fetch|network/i.test(String(err.message))) showAlert("网络连接失败，请检查网络后重试。");
+  else showAlert("页面出错，请刷新后重试（详情见浏览器控制台）。");
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -831,19 +835,38 @@ function megabytes(n) {
   return (n / 1e6).toFixed(n < 1e7 ? 1 : 0) + " MB";
 }
 
+// The upload's stages, as they really are: "send" (bytes leaving the browser, with a percentage),
+// "check" (every byte sent, the server reading, checking and storing the file: no percentage can be
+// known, so the seconds waited are shown), "report" (the receipt came, its findings are being
+// fetched), then "done".
 function setProgress(stage, loaded, total) {
   const box = $("#u-progress-box");
   const bar = $("#u-progress");
   const text = $("#u-stage");
+  const timer = state.stageTimer;
+  if (stage !== "check" && timer) {
+    clearInterval(timer);
+    state.stageTimer = null;
+  }
   show(box, stage !== "done");
   box.dataset.stage = stage;
   if (stage === "send") {
     const pct = total ? Math.round((loaded / total) * 100) : 0;
     bar.value = pct;
     text.textContent = total ? `正在上传 ${pct}%（${megabytes(loaded)} / ${megabytes(total)}）` : "正在上传…";
-  } else if (stage === "check") {
+  } else if (stage === "check" && !state.stageTimer) {
     bar.removeAttribute("value"); // indeterminate: the server is reading and checking the file
-    text.textContent = "文件已送达，服务器正在读取、校验并入库（大文件约需数秒）…";
+    const started = Date.now();
+    const tick = () => {
+      const seconds = Math.floor((Date.now() - started) / 1000);
+      text.textContent = `已上传，服务器校验中…已等待 ${seconds} 秒（大文件约需数秒到十几秒）`;
+      box.dataset.seconds = String(seconds);
+    };
+    tick();
+    state.stageTimer = setInterval(tick, 1000);
+  } else if (stage === "report") {
+    bar.value = 100;
+    text.textContent = "服务器已完成校验，正在读取问题清单…";
   }
 }
 
@@ -858,11 +881,11 @@ function setStatus(text, tone) {
 function storedSummary(receipt) {
   const total = receipt.rows_total;
   const ok = receipt.rows_accepted;
-  if (total === 0) return ["文件中没有数据行，未入库任何内容。", "error"];
-  if (ok === 0) return [`没有任何行入库（0 / ${num(total)} 行）：请按问题清单修改后重新上传。`, "error"];
-  if (ok < total) return [`已入库 ${num(ok)} / ${num(total)} 行，拒收 ${num(receipt.rows_rejected)} 行（见下方问题）。`, "warning"];
-  return [`全部 ${num(total)} 行已入库${receipt.errors ? `，但有 ${num(receipt.errors)} 个错误需要处理` : ""}。`,
-    receipt.errors ? "warning" : "ok"];
+  if (total === 0) return ["文件中没有数据行，未保存任何内容。", "error"];
+  if (ok === 0) return [`${num(total)} 行中 0 行已保存：请按问题清单修改后重新上传。`, "error"];
+  if (ok < total) return [`${num(total)} 行中 ${num(ok)} 行已保存，拒收 ${num(receipt.rows_rejected)} 行（见下方问题）。`, "warning"];
+  const errors = receipt.errors ? "，但有 " + num(receipt.errors) + " 个错误需要处理" : "";
+  return [`${num(total)} 行中 ${num(ok)} 行已保存（全部）${errors}。`, receipt.errors ? "warning" : "ok"];
 }
 
 async function upload(event) {
@@ -895,17 +918,21 @@ async function upload(event) {
       result = await sendForm(`/api/v1/projects/${encodeURIComponent(code)}/uploads`, form, setProgress);
     } catch (err) {
       if (err instanceof ApiFailure && err.status === 422) {
-        setStatus("文件被拒收，未入库任何内容（原文件已保存备查）。原因见下方。", "error");
+        setStatus("文件被拒收，未保存任何行（原文件已保存备查）。原因见下方。", "error");
         renderUnreadable(box, err.body);
+        const refused = (err.body.extra && err.body.extra.receipt) || {};
+        await offerColumnMap(box, code, refused.kind || kind, err.body.findings || []);
         return;
       }
       throw err;
     }
     const receipt = result.body;
+    setProgress("report", 0, 0);
     const [text, tone] = storedSummary(receipt);
     setStatus(result.status === 200 ? `此文件此前已上传过（内容相同），以下是原回执：${text}` : `上传完成：${text}`, tone);
     const report = await getJSON(receipt.report);
     renderReceipt(box, receipt, report);
+    await offerColumnMap(box, code, receipt.kind || kind, report.findings);
     $("#pp-project").value = code;
     $("#pp-period").value = period;
     loadProjectPeriod().catch(reportError);
@@ -916,6 +943,113 @@ async function upload(event) {
   } finally {
     setProgress("done", 0, 0);
     $("#u-submit").disabled = state.projects.length === 0;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Column map: a file whose headers were not recognised (COLUMN_UNKNOWN, COLUMN_MISSING) gets a
+// small form mapping each unknown header to a canonical column of the kind. Saved for the
+// project (PUT /api/v1/projects/{code}/column-maps/{kind}), it is used by later uploads: the
+// same file can be sent again at once.
+
+const KIND_CODES = ["roster", "contracts", "attendance", "payroll", "payments", "entry_exit"];
+
+function headerProblems(findings) {
+  const unknown = [];
+  const missing = [];
+  for (const f of findings || []) {
+    if (f.rule === "COLUMN_UNKNOWN" && f.column && !unknown.includes(f.column)) unknown.push(f.column);
+    if (f.rule === "COLUMN_MISSING") {
+      const m = /（([a-z_]+)）/.exec(f.message || ""); // 缺少必填列「姓名」（name）
+      if (m && !missing.includes(m[1])) missing.push(m[1]);
+    }
+  }
+  const refused = findings.some((f) => f.rule === "COLUMN_MISSING");
+  return { unknown, missing, any: unknown.length > 0 || refused, stored: !refused };
+}
+
+async function offerColumnMap(box, code, kind, findings) {
+  const problems = headerProblems(findings);
+  if (!problems.any || !problems.unknown.length) return;
+  const known = KIND_CODES.includes(kind) ? kind : "";
+  // Open when the file was refused for a missing column; otherwise (an extra column such as 备注
+  // was not stored) folded, one line saying so.
+  const wrap = h("details", { id: "colmap", class: "colmap", dataset: { project: code }, open: problems.missing.length > 0 || !problems.stored });
+  // After the receipt's facts and buttons, before the list of findings.
+  const findingsBlock = box.querySelector(".findings-block");
+  box.insertBefore(wrap, findingsBlock || null);
+  await drawColumnMap(wrap, code, known, problems);
+}
+
+async function drawColumnMap(wrap, code, kind, problems) {
+  clear(wrap);
+  wrap.dataset.kind = kind;
+  const names = problems.unknown.map((u) => `「${u}」`).join("");
+  wrap.append(h("summary", {}, h("h3", {}, `列名对应：${num(problems.unknown.length)} 列未识别${names}，可保存为本项目的对应`)),
+    h("p", { class: "small" }, "文件中有系统不认识的列名。请为每一列选择它对应的标准列，保存后本项目以后上传的同类资料会按此读取，不必再改列名；",
+      "选“不对应”的列不会入库。保存后可以直接用同一个文件重新上传。"));
+  const kindSelect = h("select", { id: "colmap-kind", required: true },
+    h("option", { value: "" }, "请选择资料类型"),
+    KIND_CODES.map((k) => h("option", { value: k, selected: k === kind }, label(KIND_LABEL, k))));
+  kindSelect.addEventListener("change", () => drawColumnMap(wrap, code, kindSelect.value, problems).catch(reportError));
+  wrap.append(h("label", { class: "colmap-kind" }, "资料类型 ", kindSelect));
+  if (!kind) {
+    wrap.append(h("p", { class: "muted small" }, "系统无法判断这是哪种资料：请先选择资料类型。"));
+    return;
+  }
+  const saved = await getJSON(`/api/v1/projects/${encodeURIComponent(code)}/column-maps/${kind}`);
+  const columns = saved.columns || [];
+  const rows = problems.unknown.map((header) => {
+    const select = h("select", { class: "colmap-target", dataset: { header }, "aria-label": `「${header}」对应的标准列` },
+      h("option", { value: "" }, "不对应（此列不入库）"),
+      columns.map((c) => h("option", { value: c.name, selected: saved.mapping[header] === c.name },
+        `${c.label}${c.required ? "（必填）" : ""}${problems.missing.includes(c.name) ? " · 文件缺少此列" : ""}`)));
+    return h("tr", { dataset: { header } },
+      h("th", { scope: "row", dataset: { label: "文件中的列名" } }, h("span", { class: "header-as-written" }, header)),
+      h("td", { dataset: { label: "对应的标准列" } }, select));
+  });
+  const table = h("table", { class: "data colmap-table" },
+    h("thead", {}, h("tr", {}, h("th", {}, "文件中的列名"), h("th", {}, "对应的标准列"))),
+    h("tbody", {}, rows));
+  const status = h("p", { id: "colmap-status", class: "status", "aria-live": "polite" });
+  const save = h("button", { type: "submit", id: "colmap-save" }, "保存列名对应");
+  const again = h("button", { type: "button", id: "colmap-reupload", class: "secondary", hidden: true,
+    onclick: () => $("#upload-form").requestSubmit() }, "用同一文件重新上传");
+  const form = h("form", { id: "colmap-form" }, h("div", { class: "scroll" }, table), h("div", { class: "actions" }, save, again), status);
+  form.addEventListener("submit", (e) => {
+    e.preventDefault();
+    saveColumnMap(code, kind, saved.mapping, form, status, again).catch(reportError);
+  });
+  if (problems.missing.length) {
+    const names = problems.missing.map((n) => (columns.find((c) => c.name === n) || { label: n }).label);
+    wrap.append(h("p", { class: "small state state-warning", id: "colmap-missing" },
+      `文件缺少的必填列：${names.join("、")}。若文件中有这些内容只是列名不同，请在下面为它选择对应。`));
+  }
+  wrap.append(form);
+}
+
+async function saveColumnMap(code, kind, previous, form, status, again) {
+  const mapping = { ...(previous || {}) };
+  for (const select of form.querySelectorAll("select.colmap-target")) {
+    if (select.value) mapping[select.dataset.header] = select.value;
+    else delete mapping[select.dataset.header];
+  }
+  status.textContent = "保存中…";
+  status.dataset.tone = "";
+  try {
+    const { body } = await call(`/api/v1/projects/${encodeURIComponent(code)}/column-maps/${kind}`, {
+      method: "PUT", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ mapping }),
+    });
+    const n = Object.keys(body.mapping).length;
+    status.textContent = `已保存本项目${label(KIND_LABEL, kind)}的列名对应（共 ${num(n)} 项）。请用同一文件重新上传。`;
+    status.className = "status state state-ok";
+    status.dataset.tone = "ok";
+    again.hidden = false;
+  } catch (err) {
+    status.textContent = err instanceof ApiFailure ? `未保存：${err.message}` : "未保存：页面出错，请重试。";
+    status.className = "status state state-error";
+    status.dataset.tone = "error";
+    if (!(err instanceof ApiFailure)) console.error(err);
   }
 }
 
