@@ -8,6 +8,8 @@ from __future__ import annotations
 import json
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from conftest import FIXTURES, upload
 
@@ -372,3 +374,56 @@ def test_a_saved_column_map_lets_the_same_refused_file_in(client, project, contr
     assert "COLUMN_UNKNOWN" not in _rules(_report(client, contractor, body))
     repeat = upload(client, contractor, project["code"], "attendance", PERIOD, "考勤.csv", data)
     assert repeat.status_code == 200 and repeat.json()["upload_id"] == body["upload_id"]
+
+
+def _region(client, headers):
+    r = client.get(f"/api/v1/coverage?period={PERIOD}", headers=headers)
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+_KINDS = ("roster", "contracts", "attendance", "payroll", "payments", "entry_exit")
+_header_text = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs", "Cc")), min_size=1, max_size=12)
+
+
+@st.composite
+def _unusable_file(draw) -> tuple[str | None, str, bytes]:
+    """A file no kind can use: random bytes, a text table whose headers name nothing sitereg
+    knows, a real fixture cut to its first bytes, or a real file of one kind sent as another."""
+    shape = draw(st.sampled_from(["bytes", "headers", "truncated", "wrong_kind"]))
+    kind = draw(st.sampled_from((*_KINDS, None)))
+    if shape == "bytes":
+        return kind, draw(st.sampled_from(["a.xlsx", "a.csv", "a.pdf"])), draw(st.binary(max_size=3000))
+    if shape == "headers":
+        heads = draw(st.lists(_header_text.filter(lambda h: "," not in h and "\n" not in h and "\r" not in h
+                                                  and '"' not in h), min_size=1, max_size=6, unique=True))
+        rows = draw(st.lists(st.lists(st.integers(0, 10**6).map(str), min_size=len(heads), max_size=len(heads)), max_size=5))
+        return kind, "表.csv", "\n".join(",".join(r) for r in [heads, *rows]).encode()
+    if shape == "truncated":
+        name = draw(st.sampled_from(["roster.xlsx", "attendance_wide.xlsx", "platform_payroll.xlsx"]))
+        data = (FIXTURES / name).read_bytes()
+        return kind, name, data[: draw(st.integers(0, len(data) // 2))]
+    kind, name = draw(st.sampled_from([("payroll", "roster.xlsx"), ("payments", "platform_payroll.xlsx"),
+                                       ("roster", "attendance_wide.xlsx"), ("contracts", "payments.csv")]))
+    return kind, name, (FIXTURES / name).read_bytes()
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(_unusable_file())
+def test_property_a_refused_upload_never_changes_any_figure(client, project, contractor, admin, refused):
+    """Whatever unusable file arrives, of whichever kind or none, it is refused (422, the
+    original kept) and no figure moves: the project's coverage and findings, the region's."""
+    if _coverage(client, contractor, project["code"])["workers_active"] == 0:  # the first example: a good month
+        for k, n in (("roster", "roster.xlsx"), ("contracts", "contracts.xlsx"), ("attendance", "attendance_wide.xlsx"),
+                     ("payments", "payments.csv")):
+            assert upload(client, contractor, project["code"], k, PERIOD, n).status_code in (200, 201)
+    before = (_coverage(client, contractor, project["code"]), _period_findings(client, contractor, project["code"]),
+              _region(client, admin))
+    kind, name, data = refused
+    form = {"period": PERIOD} if kind is None else {"kind": kind, "period": PERIOD}
+    r = client.post(f"/api/v1/projects/{project['code']}/uploads", data=form, files={"file": (name, data)}, headers=contractor)
+    assert r.status_code == 422, (kind, name, r.status_code, r.text[:300])
+    assert r.json()["upload_id"]  # the original is kept and named
+    after = (_coverage(client, contractor, project["code"]), _period_findings(client, contractor, project["code"]),
+             _region(client, admin))
+    assert after == before
