@@ -326,9 +326,12 @@ def _figures(n: int, deadline: str | None = "2026-12-15", **kw) -> dict:
 
 def _by_rows(db, first: str, last: str, today: str, prefixes=None) -> dict:
     """What the rollups must say, summed from the project-period rows themselves."""
-    names, rows = db.coverage_figures(first, last, today, prefixes)
+    names, rows = db.coverage_figures(first, last, prefixes)
+    due_names, due_rows = db.coverage_due(first, last, today, prefixes)
+    due = {(r["project"], r["period"]): r for r in (dict(zip(due_names, row)) for row in due_rows)}
     out: dict = {}
     for r in (dict(zip(names, row)) for row in rows):
+        r.update({k: due.get((r["project"], r["period"]), {}).get(k, 0) for k in ("on_time_n", "on_time_d")})
         key = (r["period"], r["investment_type"])
         acc = out.setdefault(key, {"projects": 0})
         acc["projects"] += 1
@@ -370,14 +373,17 @@ def test_per_project_sums_over_a_range_keep_the_latest_months_five_systems(db):
     db.put_coverage(P1, "2026-09", 1, "440305", "government", _figures(2, "2026-10-15", five_guarantee=True))
     db.put_coverage(P1, "2026-10", 2, "440305", "government", _figures(3, "2026-11-15", five_guarantee=False))
     db.put_coverage(P2, "2026-10", 3, "440305", "other", _figures(5, "2026-11-15"))
-    names, rows = db.coverage_figures("2026-09", "2026-10", "2026-11-01", per_project=True)
+    names, rows = db.coverage_figures("2026-09", "2026-10", per_project=True)
     got = {r["project"]: r for r in (dict(zip(names, row)) for row in rows)}
+    names, rows = db.coverage_due("2026-09", "2026-10", "2026-11-01", per_project=True)
+    for r in (dict(zip(names, row)) for row in rows):
+        got[r["project"]].update(on_time_n=r["on_time_n"], on_time_d=r["on_time_d"])
     assert set(got) == {P1, P2}
     # October's five systems (guarantee, bit 2, missing that month) ride on the greatest key.
     assert got[P1]["a_n"] == 5 and got[P1]["five_key"] == 202610 * 32 + 0b11011
     # On 2026-11-01 only September's deadline (2026-10-15) has passed.
     assert (got[P1]["on_time_n"], got[P1]["on_time_d"]) == (2, 2)
-    assert (got[P2]["on_time_n"], got[P2]["on_time_d"]) == (0, 0)
+    assert "on_time_n" not in got[P2]  # nothing due yet
 
 
 def test_migration_0003_fills_figures_and_rollups_from_stored_rows(tmp_path):

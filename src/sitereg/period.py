@@ -301,23 +301,33 @@ def _frame(table: tuple[list[str], list[tuple]]) -> pl.DataFrame:
     return frame
 
 
+def _figures(catalog: Catalog, first: str, last: str, iso: str, prefixes: tuple[str, ...] | None,
+             investment_type: str | None, projects: list[str] | None, per_project: bool) -> pl.DataFrame:
+    """Typed figures with on-time pay as of ``iso``: two streaming queries joined here."""
+    items = _frame(catalog.db.coverage_figures(first, last, prefixes, investment_type, projects, per_project))
+    due = _frame(catalog.db.coverage_due(first, last, iso, prefixes, investment_type, projects, per_project))
+    names = _frame(catalog.db.project_names(prefixes, projects))
+    keys = ["project"] if per_project else ["project", "period"]
+    return (items.join(due.select(*keys, "on_time_n", "on_time_d"), on=keys, how="left")
+            .with_columns(pl.col("on_time_n", "on_time_d").fill_null(0))
+            .join(names, on="project", how="left"))
+
+
 def region_figures(catalog: Catalog, first: str, last: str, today: dt.date, prefixes: tuple[str, ...] | None,
                    investment_type: str | None, projects: list[str] | None) -> tuple[pl.DataFrame, pl.DataFrame]:
     """A region view's figures, summed by the database: (per month and investment type, with
     the number of projects; per project — per project-month for one month, summed over the
     months for a range), on-time pay as of ``today``. A scope of region prefixes reads the
     per-month rollups; a list of projects (a contractor's) sums its few rows here instead."""
-    iso = today.isoformat()
-    items = _frame(catalog.db.coverage_figures(first, last, iso, prefixes, investment_type, projects,
-                                               per_project=first != last))
+    iso, per_project = today.isoformat(), first != last
+    items = _figures(catalog, first, last, iso, prefixes, investment_type, projects, per_project)
     if projects is None:
-        months = _frame(catalog.db.coverage_months(first, last, iso, prefixes, investment_type))
-    else:
-        rows = items if first == last else _frame(catalog.db.coverage_figures(first, last, iso, prefixes, investment_type, projects))
-        figures = [n for n in rows.columns if n not in ("project", "period", "region_code", "investment_type", "name")]
-        months = (rows.group_by("period", "investment_type").agg(pl.len().cast(pl.Int64).alias("projects"),
-                                                                  *[pl.col(n).sum() for n in figures])
-                  .sort("period", "investment_type"))
+        return _frame(catalog.db.coverage_months(first, last, iso, prefixes, investment_type)), items
+    rows = _figures(catalog, first, last, iso, prefixes, investment_type, projects, False) if per_project else items
+    figures = [n for n in rows.columns if n not in ("project", "period", "region_code", "investment_type", "name")]
+    months = (rows.group_by("period", "investment_type").agg(pl.len().cast(pl.Int64).alias("projects"),
+                                                              *[pl.col(n).sum() for n in figures])
+              .sort("period", "investment_type"))
     return months, items
 
 

@@ -67,7 +67,8 @@ projects = Table(
     Column("region_code", Key, nullable=False, index=True),
     Column("contractor_credit_code", Key, nullable=False, index=True),
     Column("body", Text, nullable=False),
-    Column("name", Text, nullable=False, server_default=""),  # for region views' joins (also in body)
+    Column("name", Text, nullable=False, server_default=""),  # for region views (also in body)
+    Index("ix_projects_names", "region_code", "code", "name"),  # a region's names without the bodies (0005)
 )
 
 tokens = Table(
@@ -242,7 +243,13 @@ coverage = Table(
     # month's five systems, for a range's per-project list, in one integer MAX.
     Column("five_key", BigInteger, nullable=False, server_default="0"),
     PrimaryKeyConstraint("project", "period"),
-    Index(None, "period", "region_code"),
+    # Two covering indexes (migration 0005), so region views never visit the wide rows with
+    # their JSON: a month's rows in (period, region) order, and a range's per-project sums in
+    # (region, project) order, where the GROUP BY streams without a sort.
+    Index("ix_coverage_figures_by_period", "period", "region_code", "project", "investment_type",
+          *COUNT_COLUMNS, *FIVE_COLUMNS, "five_key"),
+    Index("ix_coverage_figures_by_project", "region_code", "project", "period", "investment_type",
+          *COUNT_COLUMNS, *FIVE_COLUMNS, "five_key"),
 )
 
 # On-time pay of a coverage row per pay deadline: whoever reads it later counts only the
@@ -258,6 +265,7 @@ coverage_on_time = Table(
     Column("d", BigInteger, nullable=False),
     PrimaryKeyConstraint("project", "period", "deadline"),
     Index(None, "period", "region_code"),
+    Index("ix_coverage_on_time_by_project", "region_code", "project", "period", "deadline", "n", "d"),
 )
 
 # The coverage rows summed per (month, region code, investment type), recomputed in the same
