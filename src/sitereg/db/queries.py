@@ -551,9 +551,14 @@ class Database:
         return self._table(_scoped(q, o, prefixes, investment_type, projects))
 
     def _table(self, q) -> tuple[list[str], list[tuple]]:
+        """(column names, rows as the driver gives them) of a region view's query. Plain ints and
+        strings need none of SQLAlchemy's per-row processing, which doubled the fetch."""
         with self._read() as c:
+            if c.dialect.name == "postgresql":
+                # A range's per-project GROUP BY sorts 90,000 rows: in memory, not spilled to disk.
+                c.exec_driver_sql("SET LOCAL work_mem = '64MB'")
             result = c.execute(q)
-            return list(result.keys()), [tuple(row) for row in result]
+            return list(result.keys()), result.cursor.fetchall()
 
     def coverage_version(self, project: str, period: str) -> int | None:
         v = t.coverage.c
