@@ -21,7 +21,7 @@ DEFAULT_MONTHS = 36
 
 @get("/api/v1/workers/{id_number:str}/ledger", operation_id="getWorkerLedger", tags=["workers"], sync_to_thread=True)
 def ledger(request: Request, principal: NamedDependency[Principal], id_number: FromPath[str],
-           period_from: Annotated[str | None, QueryParameter(query="from")] = None,
+           period_from: Annotated[str | None, QueryParameter(name="from")] = None,
            to: FromQuery[str | None] = None) -> dict[str, Any]:
     """Days, expected pay, payroll, pay received (and how much from the dedicated account), the
     payment dates and the finding codes of one worker, per project and month, newest first.
