@@ -31,8 +31,9 @@ def ledger(request: Request, principal: NamedDependency[Principal], id_number: F
     catalog = request.app.state.catalog
     key = id_keys(pl.Series([id_number.upper()])).item()
     rows = catalog.db.worker_months(key, first, last)
-    projects = {code: catalog.project(code) for code in {r["project"] for r in rows}}
-    visible = [r for r in rows if projects[r["project"]] is not None and principal.sees(projects[r["project"]])]
+    # One query for the worker's projects (a migrant worker may have dozens over 36 months).
+    projects = {p.code: p for p in catalog.db.projects(codes=sorted({r["project"] for r in rows}))}
+    visible = [r for r in rows if r["project"] in projects and principal.sees(projects[r["project"]])]
     masked = id_number[:6] + "********" + id_number[-4:]
     audit(request, principal, "worker_ledger", masked, period_from=first, period_to=last, months=len(visible))
     if not visible:

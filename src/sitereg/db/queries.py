@@ -82,10 +82,12 @@ class Database:
             body = c.scalar(select(t.projects.c.body).where(t.projects.c.code == code))
         return None if body is None else msgspec.json.decode(body, type=Project)
 
-    def projects(self, region_prefix: str | None = None) -> list[Project]:
+    def projects(self, region_prefix: str | None = None, codes: list[str] | None = None) -> list[Project]:
         q = select(t.projects.c.body).order_by(t.projects.c.code)
         if region_prefix:
             q = q.where(t.projects.c.region_code.startswith(region_prefix, autoescape=True))
+        if codes is not None:
+            q = q.where(t.projects.c.code.in_(codes))
         with self._read() as c:
             return _decode_all(c.scalars(q), Project)
 
