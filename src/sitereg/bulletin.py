@@ -1,7 +1,7 @@
 """The monthly 通报 of a region: a Word document in the register of county bureaus' reports.
 
 Every figure is taken from the functions behind ``GET /api/v1/coverage`` and ``GET /api/v1/risks``
-(``CoverageController._rows`` → ``period.coverage_rows``, ``api.coverage._summary`` and
+(``api.coverage.stored_rows`` → ``period.coverage_rows``, ``api.coverage._summary`` and
 ``period.errors_as_of``), so the bulletin, the dashboard and the xlsx say the same thing.
 
 The trend is a chart and a table. The chart is a PNG drawn by matplotlib (Agg, through a
@@ -100,13 +100,13 @@ def _change(now: float | None, before: float | None) -> str:
 class Figures:
     """What the bulletin says, computed as the coverage and risk endpoints compute it."""
 
-    def __init__(self, controller_rows, request, principal, region: str, period: str) -> None:
+    def __init__(self, stored_rows, request, principal, region: str, period: str) -> None:
         from sitereg.api.coverage import INVESTMENT_TYPES, _summary
 
         today = request.app.state.today()
         self.today, self.region, self.period = today, region, period
         first = add_months(period, -(TREND_MONTHS - 1))
-        rows, projects = controller_rows(request, principal, first, period, region, None)
+        rows, projects = stored_rows(request, principal, first, period, region, None)
         self.projects = projects
         month = rows.filter(pl.col("period") == period) if rows.height else rows
         prev = rows.filter(pl.col("period") == add_months(period, -1)) if rows.height else rows
@@ -279,8 +279,8 @@ def _table(doc, head: list[str], rows: list[list[str]], widths: list[float] | No
     return table
 
 
-def build(controller_rows, request, principal, region: str, period: str) -> bytes:
-    f = Figures(controller_rows, request, principal, region, period)
+def build(stored_rows, request, principal, region: str, period: str) -> bytes:
+    f = Figures(stored_rows, request, principal, region, period)
     month_zh = period_zh(period, period)
     t, gov = f.totals, f.by_type["government"]
     doc = Document()

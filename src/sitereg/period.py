@@ -273,22 +273,15 @@ class CoverageCache:
     indexed aggregate), so a cached frame is never stale, across any number of processes."""
 
     def __init__(self, size: int = 32) -> None:
-        self.size = size
-        self._frames: dict[tuple, tuple[tuple[int, int], pl.DataFrame]] = {}
-        self._lock = threading.Lock()
+        self._frames = BoundedCache(size)
 
     def frame(self, catalog: Catalog, first: str, last: str, region: str | None) -> pl.DataFrame:
         key = (first, last, region)
-        signature = catalog.db.coverage_signature(first, last)  # before reading: a later write shows next time
-        with self._lock:
-            hit = self._frames.get(key)
-        if hit is not None and hit[0] == signature:
-            return hit[1]
-        frame = _read_rows(catalog, first, last, region)
-        with self._lock:
-            if len(self._frames) >= self.size:
-                self._frames.pop(next(iter(self._frames)))
-            self._frames[key] = (signature, frame)
+        signature = catalog.db.coverage_signature(first, last)  # before the rows: a write in between shows next time
+        frame = self._frames.get(key, signature)
+        if frame is None:
+            frame = _read_rows(catalog, first, last, region)
+            self._frames.put(key, signature, frame)
         return frame
 
 
@@ -331,21 +324,23 @@ def region_figures(catalog: Catalog, first: str, last: str, today: dt.date, pref
     return months, items
 
 
-class ResponseCache:
-    """Encoded region responses, reused only under the same key, which includes the database's
-    (rows, greatest version) of the months asked for: a cached body is never stale."""
+class BoundedCache:
+    """Values by key, each kept with the database's signature of what it was computed from and
+    returned only while that signature is current (so a hit is never stale). One entry per key,
+    replaced when recomputed; at most ``size`` keys, the oldest dropped first. Thread-safe."""
 
     def __init__(self, size: int = 64) -> None:
         self.size = size
-        self._bodies: dict[tuple, bytes] = {}
+        self._values: dict[tuple, tuple[Any, Any]] = {}
         self._lock = threading.Lock()
 
-    def get(self, key: tuple) -> bytes | None:
+    def get(self, key: tuple, signature: Any) -> Any:
         with self._lock:
-            return self._bodies.get(key)
+            hit = self._values.get(key)
+        return hit[1] if hit is not None and hit[0] == signature else None
 
-    def put(self, key: tuple, body: bytes) -> None:
+    def put(self, key: tuple, signature: Any, value: Any) -> None:
         with self._lock:
-            if len(self._bodies) >= self.size:
-                self._bodies.pop(next(iter(self._bodies)))
-            self._bodies[key] = body
+            if key not in self._values and len(self._values) >= self.size:
+                self._values.pop(next(iter(self._values)))
+            self._values[key] = (signature, value)

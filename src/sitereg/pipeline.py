@@ -79,10 +79,12 @@ def ingest(
             return _resent(catalog, settings, project, existing, today)
 
     result = read(settings, data, filename)
-    # The contractor's saved column maps (header as written -> column): a site's own headers go in unrenamed.
-    maps = {k: catalog.db.column_map(project.code, k) for k in ((kind,) if kind else KINDS)}
+    # The contractor's saved column maps (header as written -> column): a site's own headers go
+    # in unrenamed. A kind left out is detected with all of them.
+    maps = catalog.db.column_maps(project.code)
+    every_map = {h: col for m in maps.values() for h, col in m.items()}
     if kind is None:
-        kind = _detect(result, {h: col for m in maps.values() for h, col in m.items()})
+        kind = _detect(result, every_map)
         existing = catalog.find_duplicate(project.code, kind, period, sha)
         if existing is not None:
             return _resent(catalog, settings, project, existing, today)
@@ -97,15 +99,14 @@ def ingest(
         findings = file_finding(result.code, args={"reason": result.reason})
         total = accepted = rejected = 0
     elif kind == UNDETECTED:
-        findings = _undetected(result, {h: col for m in maps.values() for h, col in m.items()})
+        findings = _undetected(result, every_map)
         total = rejected = result.frame.height
         accepted = 0
     else:
         men, women = age_limits(settings, project.region_code, dt.date(int(period[:4]), int(period[5:7]), 1))
         roster = _current_roster(catalog, project.code, period) if kind in ("attendance", "payroll", "entry_exit") else None
-        column_map = maps[kind] if kind in maps else catalog.db.column_map(project.code, kind)
         ctx = Context(period=period, today=today, age_limit_men=men, age_limit_women=women, job_types=_JOBS,
-                      roster=roster, column_map=column_map or None)
+                      roster=roster, column_map=maps.get(kind))
         checked = validate_file(result, kind, ctx)
         findings = checked.findings
         total, rejected = checked.rows_total, checked.rows_rejected

@@ -29,7 +29,7 @@ from sitereg.api.web import docs_routes, swagger_plugin, web_routes
 from sitereg.api.workers import ledger
 from sitereg.catalog import Catalog
 from sitereg.db import Database, DatabaseUnavailable, open_database
-from sitereg.period import CoverageCache, ResponseCache
+from sitereg.period import BoundedCache, CoverageCache
 from sitereg.settings import Settings, today_in
 from sitereg.storage import ObjectStore, StoreUnavailable
 from sitereg.storage_factory import open_store
@@ -97,5 +97,5 @@ def create_app(settings: Settings, store: ObjectStore | None = None,
     app.state.db = db
     app.state.catalog = Catalog(store, db)
     app.state.coverage_cache = CoverageCache()
-    app.state.response_cache = ResponseCache()
+    app.state.response_cache = BoundedCache()  # encoded region responses
     return app

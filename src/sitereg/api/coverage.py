@@ -18,7 +18,7 @@ from sitereg import period as period_mod
 from sitereg.api.auth import Principal, require_role
 from sitereg.api.errors import bad_request
 from sitereg.api.periods import checked_period, visible_project
-from sitereg.catalog import Catalog
+from sitereg.catalog import Catalog, Project
 from sitereg.validate import coverage as cov
 from sitereg.validate.workbook import csv_safe
 
@@ -67,29 +67,66 @@ def _check_type(investment_type: str | None) -> None:
                           "investment_type must be government, state_owned or other")
 
 
+def in_view(project: Project, principal: Principal, region: str | None, investment_type: str | None) -> bool:
+    """The project is the caller's to see and within the region and type asked for."""
+    return principal.sees(project) and (region is None or project.region_code.startswith(region)) \
+        and (investment_type is None or project.investment_type == investment_type)
+
+
+def _prefix(principal: Principal, region: str | None) -> str | None:
+    """One region prefix narrows the database's queries (a bureau usually has one)."""
+    return region or (principal.scope[0] if principal.role == "bureau" and len(principal.scope) == 1 else None)
+
+
+def visible_projects(catalog: Catalog, principal: Principal, region: str | None, investment_type: str | None) -> dict:
+    return {p.code: p for p in catalog.projects(_prefix(principal, region)) if in_view(p, principal, region, investment_type)}
+
+
+def _scope(catalog: Catalog, principal: Principal, region: str | None,
+           investment_type: str | None) -> tuple[tuple[str, ...] | None, list[str] | None]:
+    """(region prefixes, project codes) of the caller's view: a bureau's or admin's view is
+    whole region prefixes, which the database sums from its per-month rollups without listing
+    projects; a contractor's is the list of its projects."""
+    if principal.role == "contractor":
+        return None, list(visible_projects(catalog, principal, region, investment_type))
+    if principal.role == "admin":
+        return ((region,) if region else None), None
+    if region is None:
+        return principal.scope, None
+    if any(region.startswith(s) for s in principal.scope):
+        return (region,), None
+    inside = tuple(s for s in principal.scope if s.startswith(region))
+    return (inside, None) if inside else (None, [])
+
+
+def stored_rows(request: Request, principal: Principal, first: str, last: str, region: str | None,
+                investment_type: str | None) -> tuple[pl.DataFrame, dict]:
+    """The stored rows of every project-period in view and the projects in view, for the
+    exports, the 通报 and /risks (the dashboard's JSON sums in the database instead)."""
+    require_role(principal, "admin", "bureau", "contractor")
+    _check_type(investment_type)
+    state = request.app.state
+    catalog: Catalog = state.catalog
+    projects = visible_projects(catalog, principal, region, investment_type)
+    updating = period_mod.settle(catalog, state.settings, state.today(), first, last)
+    request.state.updating = [{"project": p, "period": m} for p, m in updating if p in projects]
+    rows = period_mod.coverage_rows(catalog, first, last, _prefix(principal, region), list(projects), state.coverage_cache)
+    return rows, projects
+
+
+def items_frame(rows: pl.DataFrame, projects: dict, today, first: str, last: str) -> pl.DataFrame:
+    """Stored rows -> one Coverage item per project(-period), named, in order."""
+    if rows.height == 0:
+        return pl.DataFrame()
+    if first != last:
+        rows = cov.sum_by_project(rows, f"{first}..{last}")  # a range: one item per project
+    names = pl.DataFrame({"project": list(projects), "name": [p.name for p in projects.values()]})
+    return cov.project_items(rows.join(names, on="project", how="left"), today).sort("period", "project")
+
+
 class CoverageController(Controller):
     path = "/api/v1"
     tags = ["coverage"]
-
-    def _rows(self, request: Request, principal: Principal, first: str, last: str, region: str | None,
-              investment_type: str | None) -> tuple[pl.DataFrame, dict]:
-        """The stored rows of every project-period in view, for the exports and /risks."""
-        require_role(principal, "admin", "bureau", "contractor")
-        _check_type(investment_type)
-        catalog: Catalog = request.app.state.catalog
-        # One region prefix narrows both queries in the database (a bureau usually has one).
-        prefix = region or (principal.scope[0] if principal.role == "bureau" and len(principal.scope) == 1 else None)
-        projects = self._visible(catalog, principal, region, investment_type)
-        state = request.app.state
-        updating = period_mod.settle(catalog, state.settings, state.today(), first, last)
-        request.state.updating = [{"project": p, "period": m} for p, m in updating if p in projects]
-        rows = period_mod.coverage_rows(catalog, first, last, prefix, list(projects), state.coverage_cache)
-        return rows, projects
-
-    def _frame(self, rows: pl.DataFrame, projects: dict, today, first: str, last: str) -> pl.DataFrame:
-        if rows.height and first != last:
-            rows = cov.sum_by_project(rows, f"{first}..{last}")  # a range: one item per project
-        return self._named(rows, projects, today)
 
     @get("/coverage", operation_id="getRegionCoverage", sync_to_thread=True)
     def region(self, request: Request, principal: NamedDependency[Principal], period: FromQuery[str | None] = None,
@@ -104,53 +141,31 @@ class CoverageController(Controller):
         state = request.app.state
         catalog: Catalog = state.catalog
         today = state.today()
-        prefixes, codes = self._scope(catalog, principal, region, investment_type)
+        prefixes, codes = _scope(catalog, principal, region, investment_type)
 
-        def in_view(code: str) -> bool:
+        def marked(code: str) -> bool:  # few: only projects with a change in flight
             if codes is not None:
                 return code in codes
-            p = catalog.project(code)  # few: only projects with a change in flight
-            return p is not None and principal.sees(p) and (region is None or p.region_code.startswith(region)) \
-                and (investment_type is None or p.investment_type == investment_type)
+            p = catalog.project(code)
+            return p is not None and in_view(p, principal, region, investment_type)
 
         updating = [{"project": p, "period": m} for p, m in period_mod.settle(catalog, state.settings, today, first, last)
-                    if in_view(p)]
+                    if marked(p)]
         as_csv = "text/csv" in request.headers.get("accept", "")
-        # The database's (rows, greatest version) of these months is in the key: never stale.
-        # (Names are fixed at registration; a project with no figures is not listed.)
-        key = (principal.role, principal.scope, first, last, region, investment_type, today,
-               tuple(codes) if codes is not None else None, tuple((u["project"], u["period"]) for u in updating), as_csv,
-               catalog.db.coverage_signature(first, last))
-        body = state.response_cache.get(key)
+        # Reused while the database's (rows, greatest version) of these months, the day and the
+        # changes in flight are the same: never stale. (Names are fixed at registration; a project
+        # with no figures is not listed.)
+        key = (principal.role, principal.scope, first, last, region, investment_type, as_csv,
+               tuple(codes) if codes is not None else None)
+        signature = (catalog.db.coverage_signature(first, last), today, tuple((u["project"], u["period"]) for u in updating))
+        body = state.response_cache.get(key, signature)
         if body is None:
             body = self._region_body(catalog, prefixes, codes, first, last, region, investment_type, today, updating, as_csv)
-            state.response_cache.put(key, body)
+            state.response_cache.put(key, signature, body)
         if as_csv:
             return Response(body, media_type="text/csv; charset=utf-8",
                             headers={"Content-Disposition": "attachment; filename=coverage.csv"})
         return Response(body, media_type="application/json")
-
-    def _visible(self, catalog: Catalog, principal: Principal, region: str | None, investment_type: str | None) -> dict:
-        prefix = region or (principal.scope[0] if principal.role == "bureau" and len(principal.scope) == 1 else None)
-        return {p.code: p for p in catalog.projects(prefix) if principal.sees(p)
-                and (region is None or p.region_code.startswith(region))
-                and (investment_type is None or p.investment_type == investment_type)}
-
-    def _scope(self, catalog: Catalog, principal: Principal, region: str | None,
-               investment_type: str | None) -> tuple[tuple[str, ...] | None, list[str] | None]:
-        """(region prefixes, project codes) of the caller's view: a bureau's or admin's view is
-        whole region prefixes, which the database sums from its per-month rollups without
-        listing projects; a contractor's is the list of its projects."""
-        if principal.role == "contractor":
-            return None, list(self._visible(catalog, principal, region, investment_type))
-        if principal.role == "admin":
-            return ((region,) if region else None), None
-        if region is None:
-            return principal.scope, None
-        if any(region.startswith(s) for s in principal.scope):
-            return (region,), None
-        inside = tuple(s for s in principal.scope if s.startswith(region))
-        return (inside, None) if inside else (None, [])
 
     def _region_body(self, catalog: Catalog, prefixes, codes, first: str, last: str, region: str | None,
                      investment_type: str | None, today, updating: list, as_csv: bool) -> bytes:
@@ -178,12 +193,6 @@ class CoverageController(Controller):
                              for (m,), part in months.group_by("period", maintain_order=True)] if months.height else []
         return msgspec.json.encode(body)
 
-    def _named(self, items: pl.DataFrame, projects: dict, today) -> pl.DataFrame:
-        if items.height == 0:
-            return pl.DataFrame()
-        names = pl.DataFrame({"project": list(projects), "name": [p.name for p in projects.values()]})
-        return cov.project_items(items.join(names, on="project", how="left"), today).sort("period", "project")
-
     @get("/coverage.xlsx", operation_id="exportRegionCoverage", sync_to_thread=True, media_type=XLSX)
     def region_xlsx(self, request: Request, principal: NamedDependency[Principal], period: FromQuery[str | None] = None,
                     period_from: FromQuery[str | None] = None, period_to: FromQuery[str | None] = None, region: FromQuery[str | None] = None,
@@ -196,12 +205,12 @@ class CoverageController(Controller):
         from sitereg import exports
 
         first, last = _periods(period, period_from, period_to)
-        rows, projects = self._rows(request, principal, first, last, region, investment_type)
+        rows, projects = stored_rows(request, principal, first, last, region, investment_type)
         today = request.app.state.today()
         parts = {"all": rows, **{t: rows.filter(pl.col("investment_type") == t) if rows.height else rows for t in INVESTMENT_TYPES}}
         summaries = {k: _summary(part, today, first, last) for k, part in parts.items()}
         in_scope = {"all": len(projects), **{t: sum(p.investment_type == t for p in projects.values()) for t in INVESTMENT_TYPES}}
-        frame = self._frame(rows, projects, today, first, last)
+        frame = items_frame(rows, projects, today, first, last)
         where = region or (principal.scope[0] if principal.role == "bureau" and len(principal.scope) == 1 else None)
         data = exports.coverage_workbook(region=where, first=first, last=last, today=today, summaries=summaries,
                                          in_scope=in_scope, items=frame.to_dicts() if frame.height else [], projects=projects)
@@ -213,7 +222,7 @@ class CoverageController(Controller):
               region: FromQuery[str | None] = None) -> dict[str, Any]:
         """Projects ordered by estimated wage arrears, with the error findings that drive it."""
         first, last = _periods(period, None, None)
-        rows, projects = self._rows(request, principal, first, last, region, None)
+        rows, projects = stored_rows(request, principal, first, last, region, None)
         today = request.app.state.today()
         out = []
         for row in rows.iter_rows(named=True) if rows.height else []:

@@ -6,7 +6,6 @@ functions the JSON endpoints call.
 
 from __future__ import annotations
 
-import functools
 from typing import Any
 
 from litestar import Controller, Request, get
@@ -82,7 +81,7 @@ class BulletinController(Controller):
         (the chart: its ``trend`` for ``period_from`` = 11 months earlier) and ``GET /api/v1/risks``.
         Bureau (its region) and admin only."""
         from sitereg import bulletin as bulletin_mod
-        from sitereg.api.coverage import CoverageController
+        from sitereg.api.coverage import stored_rows
 
         require_role(principal, "admin", "bureau")
         period = document.removesuffix(".docx")
@@ -93,9 +92,6 @@ class BulletinController(Controller):
             raise bad_request("REGION_INVALID", "区划代码应为 1-6 位数字，如 4403", "region must be 1-6 digits, e.g. 4403")
         if principal.role == "bureau" and not any(region.startswith(s) for s in principal.scope):
             raise not_found("区划", "Region")  # a read outside the token's scope: 404, as for projects
-        # The same query as GET /api/v1/coverage: the controller's own method, on an instance that
-        # is never routed (its helpers need no state).
-        rows = functools.partial(CoverageController._rows, CoverageController.__new__(CoverageController))
-        data = bulletin_mod.build(rows, request, principal, region, period)
+        data = bulletin_mod.build(stored_rows, request, principal, region, period)
         name, fallback = bulletin_mod.filename(region, period)
         return Response(data, media_type=DOCX, headers={"Content-Disposition": exports.content_disposition(name, fallback)})

@@ -286,6 +286,13 @@ class Database:
             c.execute(stmt.on_conflict_do_update(index_elements=["project", "kind"],
                                                  set_={"mapping": stmt.excluded.mapping}))
 
+    def column_maps(self, project: str) -> dict[str, dict[str, str]]:
+        """Every saved map of the project, by kind, in one query."""
+        m = t.column_maps.c
+        with self._read() as c:
+            rows = c.execute(select(m.kind, m.mapping).where(m.project == project)).all()
+        return {kind: msgspec.json.decode(mapping) for kind, mapping in rows}
+
     def column_map(self, project: str, kind: str) -> dict[str, str]:
         m = t.column_maps.c
         with self._read() as c:
