@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import gc
 from collections.abc import Callable
 
 import openpyxl
@@ -33,6 +34,14 @@ from sitereg.period import BoundedCache, CoverageCache
 from sitereg.settings import Settings, today_in
 from sitereg.storage import ObjectStore, StoreUnavailable
 from sitereg.storage_factory import open_store
+
+
+def _freeze_heap() -> None:
+    # Everything built at start-up lives as long as the process. Frozen, the collector stops
+    # walking it on every full collection: a region view allocates ~10^5 row tuples, and the
+    # full collections they set off cost ~0.1 s each over an unfrozen heap (measured).
+    gc.collect()
+    gc.freeze()
 
 
 async def _warm_reader() -> None:
@@ -88,7 +97,7 @@ def create_app(settings: Settings, store: ObjectStore | None = None,
         ),
         logging_config=None,  # the process configures logging (see cli.serve), not the app
         debug=False,
-        on_startup=[_warm_reader] if settings.reader_isolation else [],
+        on_startup=[_warm_reader, _freeze_heap] if settings.reader_isolation else [_freeze_heap],
     )
     document(app)  # summaries, error responses, patterns, the upload form and the batch body
     app.state.settings = settings
