@@ -138,3 +138,17 @@ def test_age_limit_follows_region_settings():
     assert age_limits(s, "310101", dt.date(2026, 11, 1)) == (60, 50)
     assert age_limits(s, "310101", dt.date(2027, 1, 1)) == (63, 55)
     assert age_limits(s, "440305", dt.date(2027, 1, 1)) == (60, 50)
+
+
+def test_footer_rows_are_found_among_workers_whose_names_start_like_a_footer():
+    # 小/日/单/合 open both worker names and footer words: only the totals and signature lines go.
+    rows = (attendance_rows(ID_A, "小明", days=[1, 2]) + attendance_rows(ID_B, "日辉", days=[1])
+            + [{"身份证号码": None, "姓名": None, "日期": None, "工时": "24"}]
+            + [{"身份证号码": "\u3000合 计", "姓名": None, "日期": None, "工时": "24"},
+               {"身份证号码": None, "姓名": "制表人：张三", "日期": "审核人：李四", "工时": None},
+               {"身份证号码": "单位盖章", "姓名": None, "日期": None, "工时": None}])
+    result = check("attendance", rows)
+    skipped = result.findings.filter(result.findings.get_column("rule") == "FOOTER_ROWS_SKIPPED")
+    assert skipped.height == 1
+    assert '"n":3' in skipped.get_column("args").item().replace(" ", "")
+    assert sorted(result.rows.get_column("name").to_list()) == ["小明", "小明", "日辉"]

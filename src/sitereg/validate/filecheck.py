@@ -160,15 +160,29 @@ _SIGNATURE = r"^\s*(制表人?|填表人|填报人|审核人?|复核人?|负责�
 _FILE_MONTH = r"(\d{4})\s*年\s*(\d{1,2})\s*月"
 
 
+# The first characters a totals or signature cell can start with: rows with no cell starting
+# with one of them are not footers, and only the few that have one get the full patterns.
+_FOOTER_START = r"(?:^|\x1f)[\s\u3000\u00a0]*[合小总本累制填审复负项劳经班签盖日单第]"
+
+
 def _footer_mask(table: Table) -> pl.Series:
     """Rows whose first text is 合计/小计/总计…, or a signature line (制表人：… 审核人：…)."""
     cols = [h for h in table.headers]
-    if not cols or table.frame.height == 0:
-        return pl.Series("f", [False] * table.frame.height, dtype=pl.Boolean)
+    height = table.frame.height
+    if not cols or height == 0:
+        return pl.Series("f", [False] * height, dtype=pl.Boolean)
+    candidate = table.frame.select(
+        pl.concat_str([c(h).cast(pl.String) for h in cols], separator="\x1f", ignore_nulls=True)
+        .str.contains(_FOOTER_START).fill_null(False).alias("f")).to_series()
+    if not candidate.any():
+        return candidate
+    where = candidate.arg_true()
+    rows = table.frame.select(cols).gather(where)
     first = pl.coalesce([ck.clean_text(c(h).cast(pl.String)) for h in cols])
     sign = pl.any_horizontal([ck.clean_text(c(h).cast(pl.String)).str.contains(_SIGNATURE).fill_null(False)
                               for h in cols])
-    return table.frame.select((first.str.contains(_TOTALS).fill_null(False) | sign).alias("f")).to_series()
+    hits = rows.select((first.str.contains(_TOTALS).fill_null(False) | sign).alias("f")).to_series()
+    return pl.zeros(height, dtype=pl.Boolean, eager=True).alias("f").scatter(where, hits)
 
 
 def _file_month(table: Table) -> str | None:

@@ -749,12 +749,16 @@ def _apply_numeric(text: pl.Series, cells: pl.DataFrame) -> tuple[pl.Series, pl.
     dates (``2026-10-08``, ``2026-10-08 07:30:00``, time only ``07:30:00``) and are not marked
     numeric. Returns (text, numeric mask)."""
     height = text.len()
-    cells = cells.filter(pl.col("row").is_between(1, height)).unique("row", keep="last")
+    cells = cells.filter(pl.col("row").is_between(1, height))
+    if not (cells.get_column("row").diff().drop_nulls() > 0).all():  # the sheet's own order needs no sort
+        cells = cells.unique("row", keep="last")
     idx = (cells.get_column("row") - 1).cast(pl.UInt32)
     shown = text.gather(idx)
     is_date = shown.str.contains(_DATETIME).fill_null(False)
     rendered = _render_values(cells.get_column("value"))
-    date_text = shown.str.replace(r" 00:00:00$", "").str.replace(r"^1899-12-3[01] (\d)", "$1")
+    date_text = shown.str.strip_suffix(" 00:00:00")
+    if date_text.str.starts_with("1899-12-3").any():  # a time of day alone
+        date_text = date_text.str.replace(r"^1899-12-3[01] (\d)", "$1")
     is_num = ~is_date & rendered.is_not_null()
     new = pl.select(pl.when(is_date).then(date_text).when(is_num).then(rendered).otherwise(shown)).to_series()
     mask = pl.zeros(height, dtype=pl.Boolean, eager=True).scatter(idx.filter(is_num), True)
