@@ -15,10 +15,12 @@ import multiprocessing
 import multiprocessing.connection
 import os
 import resource
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from sitereg.validate import readers
 from sitereg.validate.readers import FILE_TOO_LARGE, FILE_UNREADABLE, ReadFailure, Table, read_table
 
 _CTX = None
@@ -90,41 +92,84 @@ def _child(conn, fn: Callable, args: tuple, kwargs: dict, limits: Limits) -> Non
     conn.close()
 
 
+class Started:
+    """A limited child at work; ``result()`` waits for its answer, ``kill()`` stops it."""
+
+    def __init__(self, fn: Callable, args: tuple, kwargs: dict, limits: Limits) -> None:
+        ctx = _context()
+        self.limits = limits
+        self._conn, child = ctx.Pipe(duplex=False)
+        self._proc = ctx.Process(target=_child, args=(child, fn, args, kwargs, limits), daemon=True)
+        self._proc.start()
+        child.close()
+        self._deadline = time.monotonic() + limits.seconds
+
+    def result(self) -> Outcome:
+        proc, conn = self._proc, self._conn
+        try:
+            if conn.poll(max(0.0, self._deadline - time.monotonic())):
+                try:
+                    status, value = conn.recv()
+                    return Outcome(status, value)
+                except (EOFError, OSError):
+                    pass  # the child died before it could answer: handled below
+            else:
+                proc.kill()
+                proc.join()
+                return Outcome("timeout")
+        finally:
+            conn.close()
+            proc.join(timeout=5)
+            if proc.is_alive():
+                proc.kill()
+        return Outcome("crash", exitcode=proc.exitcode)
+
+    def kill(self) -> None:
+        self._proc.kill()
+        self._proc.join()
+        self._conn.close()
+
+
+def start_limited(fn: Callable, *args: Any, limits: Limits, **kwargs: Any) -> Started:
+    """``fn(*args, **kwargs)`` started in a forked child under ``limits``; ``fn`` must be a
+    module-level function (it is sent to the fork server by reference)."""
+    return Started(fn, args, kwargs, limits)
+
+
 def run_limited(fn: Callable, *args: Any, limits: Limits, **kwargs: Any) -> Outcome:
-    """``fn(*args, **kwargs)`` in a forked child under ``limits``; ``fn`` must be a module-level
-    function (it is sent to the fork server by reference)."""
-    ctx = _context()
-    parent, child = ctx.Pipe(duplex=False)
-    proc = ctx.Process(target=_child, args=(child, fn, args, kwargs, limits), daemon=True)
-    proc.start()
-    child.close()
-    try:
-        if parent.poll(limits.seconds):
-            try:
-                status, value = parent.recv()
-                return Outcome(status, value)
-            except (EOFError, OSError):
-                pass  # the child died before it could answer: handled below
-        else:
-            proc.kill()
-            proc.join()
-            return Outcome("timeout")
-    finally:
-        parent.close()
-        proc.join(timeout=5)
-        if proc.is_alive():
-            proc.kill()
-    return Outcome("crash", exitcode=proc.exitcode)
+    """``fn(*args, **kwargs)`` in a forked child under ``limits``, waited for."""
+    return start_limited(fn, *args, limits=limits, **kwargs).result()
 
 
-def read_isolated(data: bytes, filename: str, *, header_hints: frozenset[str], max_rows: int, max_xml_bytes: int,
-                  limits: Limits) -> Table | ReadFailure:
-    out = run_limited(read_table, data, filename, header_hints=header_hints, max_rows=max_rows,
-                      max_xml_bytes=max_xml_bytes, limits=limits)
-    if out.status == "ok":
-        return out.value
+def _failure(out: Outcome, limits: Limits) -> ReadFailure:
     if out.status == "memory":
         return ReadFailure(FILE_TOO_LARGE, "reader ran out of its memory allowance")
     if out.status == "timeout":
         return ReadFailure(FILE_TOO_LARGE, f"reading took longer than {limits.seconds:g} s")
     return ReadFailure(FILE_UNREADABLE, f"the reader crashed on this file (exit {out.exitcode})")
+
+
+def read_isolated(data: bytes, filename: str, *, header_hints: frozenset[str], max_rows: int, max_xml_bytes: int,
+                  limits: Limits) -> Table | ReadFailure:
+    if data.startswith(b"PK\x03\x04"):
+        # A workbook: the XML guard scan and calamine's read each take about as long as the
+        # other, so they run at once in two children. The scan decides: what it refuses is
+        # refused (and calamine's child killed), whatever calamine made of the file.
+        scan = start_limited(readers.scan_xlsx, data, max_rows, max_xml_bytes, limits=limits)
+        load = start_limited(readers.load_xlsx, data, max_rows, max_xml_bytes, limits=limits)
+        scanned = scan.result()
+        if scanned.status != "ok" or isinstance(scanned.value, ReadFailure):
+            load.kill()
+            return scanned.value if scanned.status == "ok" else _failure(scanned, limits)
+        loaded = load.result()
+        if loaded.status != "ok":
+            return _failure(loaded, limits)
+        if isinstance(loaded.value, ReadFailure):
+            return loaded.value
+        try:
+            return readers.finish_xlsx(loaded.value, scanned.value, header_hints)
+        except readers.NeedsReader:
+            pass  # cells without references, or only hidden sheets with rows: the one-pass read below
+    out = run_limited(read_table, data, filename, header_hints=header_hints, max_rows=max_rows,
+                      max_xml_bytes=max_xml_bytes, limits=limits)
+    return out.value if out.status == "ok" else _failure(out, limits)

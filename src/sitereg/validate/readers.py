@@ -639,12 +639,28 @@ _ZIP_ERRORS = (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, NotI
                RuntimeError, ValueError, zlib.error, KeyError, struct.error)
 
 
-def _scan_xlsx(data: bytes, max_rows: int, max_xml_bytes: int) -> _Scan:
+def _open_zip(data: bytes) -> tuple[zipfile.ZipFile, list[zipfile.ZipInfo]]:
     try:
         zf = zipfile.ZipFile(io.BytesIO(data))
-        infos = zf.infolist()
+        return zf, zf.infolist()
     except _ZIP_ERRORS as e:
         raise _Refuse(FILE_UNREADABLE, f"broken zip archive: {e}") from None
+
+
+def _sheet_list(zf: zipfile.ZipFile, infos: list[zipfile.ZipInfo], budget: _Budget) -> list[tuple[str, bool, str | None]]:
+    """(name, hidden, zip member) of each sheet, from workbook.xml and its relationships."""
+    by_name = {i.filename: i for i in infos}
+    wb = _read_small(zf, by_name["xl/workbook.xml"], budget)
+    rels_info = by_name.get("xl/_rels/workbook.xml.rels")
+    rels = _read_small(zf, rels_info, budget) if rels_info else None
+    try:
+        return _workbook_sheets(wb, rels)
+    except (SafeET.ParseError, DefusedXmlException, ValueError) as e:
+        raise _Refuse(FILE_UNREADABLE, f"workbook.xml is not readable XML: {e}") from None
+
+
+def _scan_xlsx(data: bytes, max_rows: int, max_xml_bytes: int) -> _Scan:
+    zf, infos = _open_zip(data)
     names = {i.filename for i in infos}
     if "xl/workbook.xml" not in names:
         if "xl/workbook.bin" in names:
@@ -664,14 +680,7 @@ def _scan_xlsx(data: bytes, max_rows: int, max_xml_bytes: int) -> _Scan:
         raise _Refuse(FILE_UNREADABLE, "macro-enabled workbook (.xlsm), save as .xlsx")
     budget = _Budget(max_xml_bytes)
     try:
-        by_name = {i.filename: i for i in infos}
-        wb = _read_small(zf, by_name["xl/workbook.xml"], budget)
-        rels_info = by_name.get("xl/_rels/workbook.xml.rels")
-        rels = _read_small(zf, rels_info, budget) if rels_info else None
-        try:
-            sheets = _workbook_sheets(wb, rels)
-        except (SafeET.ParseError, DefusedXmlException, ValueError) as e:
-            raise _Refuse(FILE_UNREADABLE, f"workbook.xml is not readable XML: {e}") from None
+        sheets = _sheet_list(zf, infos, budget)
         sheet_members = {m for _, _, m in sheets if m}
         members: dict[str, _SheetScan] = {}
         for info in infos:
@@ -815,50 +824,104 @@ def _typed_numeric(reader, idx: int, raw: pl.DataFrame, abs_cols: list[int]) -> 
     return numeric, booleans
 
 
-def _read_xlsx(data: bytes, hints: frozenset[str], max_rows: int, max_xml_bytes: int) -> Table | ReadFailure:
+@dataclass(frozen=True)
+class _RawSheet:
+    name: str
+    raw: pl.DataFrame  # one String column c{n} per column calamine placed (n: 1-based column)
+    abs_cols: list[int]
+
+
+@dataclass(frozen=True)
+class LoadedSheets:
+    """What calamine read of a workbook, before the XML scan's cell types are applied."""
+    sheets: list[_RawSheet]
+    skipped_hidden: bool  # hidden sheets not read because a visible one had rows
+
+
+class NeedsReader(Exception):
+    """Finishing needs calamine's typed reads (the scan could not place the cells): read the
+    whole file in one go instead."""
+
+
+def scan_xlsx(data: bytes, max_rows: int, max_xml_bytes: int) -> _Scan | ReadFailure:
+    """The guard pass over the workbook's XML: refuses bombs, entities and absurd extents
+    before calamine sees the file, and notes where the numeric, boolean and date cells are."""
     try:
-        scan = _scan_xlsx(data, max_rows, max_xml_bytes)
+        return _scan_xlsx(data, max_rows, max_xml_bytes)
     except _Refuse as r:
         return r.failure
+
+
+def load_xlsx(data: bytes, max_rows: int, max_xml_bytes: int) -> LoadedSheets | ReadFailure:
+    """calamine's text of the sheets to read, hidden ones only when no visible one has rows.
+    Run only where a crash costs nothing (a limited child) unless ``scan_xlsx`` passed first."""
+    try:
+        zf, infos = _open_zip(data)
+        hidden = {n: h for n, h, _ in _sheet_list(zf, infos, _Budget(max_xml_bytes))}
+    except _Refuse as r:
+        return r.failure
+    except _ZIP_ERRORS as e:
+        return ReadFailure(FILE_UNREADABLE, f"broken zip archive: {e}")
+    return _load_sheets(data, hidden, max_rows, lambda found: bool(found))[0]
+
+
+def _calamine(data: bytes):
     try:
         reader = fastexcel.read_excel(data)
-        names = list(reader.sheet_names)
+        return reader, list(reader.sheet_names)
     except _CALAMINE_ERRORS as e:
-        return ReadFailure(FILE_UNREADABLE, f"workbook not readable: {type(e).__name__}: {str(e)[:200]}")
+        return ReadFailure(FILE_UNREADABLE, f"workbook not readable: {type(e).__name__}: {str(e)[:200]}"), []
     except BaseException as e:
         if _is_panic(e):
-            return ReadFailure(FILE_UNREADABLE, "workbook not readable (reader panicked)")
+            return ReadFailure(FILE_UNREADABLE, "workbook not readable (reader panicked)"), []
         raise
-    hidden = {n: h for n, h, _ in scan.sheets}
+
+
+def _load_sheets(data: bytes, hidden: dict[str, bool], max_rows: int, enough, finish=None):
+    """Read the sheets in order, visible first, each given to ``finish`` (when set) as it is
+    read; stop before the hidden ones once ``enough(found)``. Returns (LoadedSheets or a
+    failure, finished tables, reader)."""
+    reader, names = _calamine(data)
+    if isinstance(reader, ReadFailure):
+        return reader, [], None
     # The findings sheet sitereg puts first in report.xlsx is skipped, so a contractor can fix
     # the marked cells and upload that very workbook again.
     ours = [i for i, n in enumerate(names) if n in FINDINGS_SHEETS.values()]
     order = [i for i, n in enumerate(names) if not hidden.get(n, False) and i not in ours] + \
             [i for i, n in enumerate(names) if hidden.get(n, False) and i not in ours]
-    found: list[Table] = []
     visible = len([i for i in order if not hidden.get(names[i], False)])
+    raws: list[_RawSheet] = []
+    found: list = []
+    skipped = False
     for pos, idx in enumerate(order):
-        if found and pos >= visible:
+        if pos >= visible and enough(raws if finish is None else found):
+            skipped = True
             break  # hidden sheets (code lists, old copies) are read only when no visible one has data
         try:
             sheet = reader.load_sheet(idx, header_row=None, skip_rows=0, dtypes="string")
             abs_cols = [c.absolute_index for c in sheet.selected_columns]
             raw = sheet.to_polars()
         except _CALAMINE_ERRORS as e:
-            return ReadFailure(FILE_UNREADABLE, f"sheet {names[idx]!r} not readable: {type(e).__name__}: {str(e)[:200]}")
+            return ReadFailure(FILE_UNREADABLE, f"sheet {names[idx]!r} not readable: {type(e).__name__}: {str(e)[:200]}"), [], None
         except BaseException as e:
             if _is_panic(e):
-                return ReadFailure(FILE_UNREADABLE, f"sheet {names[idx]!r} not readable (reader panicked)")
+                return ReadFailure(FILE_UNREADABLE, f"sheet {names[idx]!r} not readable (reader panicked)"), [], None
             raise
         if raw.width == 0 or raw.height == 0:
             continue
         if raw.height > max_rows:
-            return ReadFailure(FILE_TOO_LARGE, f"more than {max_rows} rows")
+            return ReadFailure(FILE_TOO_LARGE, f"more than {max_rows} rows"), [], None
         raw = raw.rename({old: f"c{a + 1}" for old, a in zip(raw.columns, abs_cols)})
         raw = raw.with_columns(pl.col(c).cast(pl.String) for c in raw.columns)
-        table = _finish_xlsx(reader, idx, names[idx], raw, abs_cols, scan, hints)
-        if table is not None:
-            found.append(table)
+        raws.append(_RawSheet(names[idx], raw, abs_cols))
+        if finish is not None:
+            table = finish(reader, idx, raws[-1])
+            if table is not None:
+                found.append(table)
+    return LoadedSheets(raws, skipped), found, reader
+
+
+def _one_table(found: list[Table]) -> Table | ReadFailure:
     if not found:
         return ReadFailure(FILE_EMPTY, "no sheet has a non-blank row")
     # Every sheet is offered: the validator takes those whose header fits the kind (one sheet
@@ -866,6 +929,30 @@ def _read_xlsx(data: bytes, hints: frozenset[str], max_rows: int, max_xml_bytes:
     first = found[0]
     return Table(first.frame, first.headers, first.header_row, first.numeric, first.sheet, first.encoding,
                  first.title, tuple(found[1:]))
+
+
+def finish_xlsx(loaded: LoadedSheets, scan: _Scan, hints: frozenset[str]) -> Table | ReadFailure:
+    """The table from what calamine read and what the scan found, for a workbook read in two
+    processes at once. NeedsReader when the sequential read must be done instead."""
+    hints = _normalised_hints(frozenset(hints))
+    found = [t for t in (_finish_xlsx(None, -1, r.name, r.raw, r.abs_cols, scan, hints) for r in loaded.sheets)
+             if t is not None]
+    if not found and loaded.skipped_hidden:
+        raise NeedsReader  # every visible sheet was blank after all: the hidden ones are next
+    return _one_table(found)
+
+
+def _read_xlsx(data: bytes, hints: frozenset[str], max_rows: int, max_xml_bytes: int) -> Table | ReadFailure:
+    scan = scan_xlsx(data, max_rows, max_xml_bytes)
+    if isinstance(scan, ReadFailure):
+        return scan
+    hidden = {n: h for n, h, _ in scan.sheets}
+    loaded, found, _ = _load_sheets(
+        data, hidden, max_rows, lambda found: bool(found),
+        lambda reader, idx, r: _finish_xlsx(reader, idx, r.name, r.raw, r.abs_cols, scan, hints))
+    if isinstance(loaded, ReadFailure):
+        return loaded
+    return _one_table(found)
 
 
 def _finish_xlsx(reader, idx: int, name: str, raw: pl.DataFrame, abs_cols: list[int], scan: _Scan,
@@ -881,6 +968,8 @@ def _finish_xlsx(reader, idx: int, name: str, raw: pl.DataFrame, abs_cols: list[
             pl.DataFrame(schema={"col": pl.Int64, "row": pl.Int64, "kind": pl.String})
         numeric_cells = {c: g.select("row", "value") for (c,), g in num.group_by("col") if c in present}
         booldate_rows = {c: g.select("row", "kind") for (c,), g in bd.group_by("col") if c in present}
+    elif reader is None:
+        raise NeedsReader
     else:
         numeric_cells, booldate_rows = _typed_numeric(reader, idx, raw, abs_cols)
 
