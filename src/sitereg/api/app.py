@@ -39,9 +39,11 @@ from sitereg.storage_factory import open_store
 def _freeze_heap() -> None:
     # Everything built at start-up lives as long as the process. Frozen, the collector stops
     # walking it on every full collection: a region view allocates ~10^5 row tuples, and the
-    # full collections they set off cost ~0.1 s each over an unfrozen heap (measured).
-    gc.collect()
-    gc.freeze()
+    # full collections they set off cost ~0.1 s each over an unfrozen heap (measured). Once per
+    # process: a process that builds several apps (the tests) would never free the earlier ones.
+    if gc.get_freeze_count() == 0:
+        gc.collect()
+        gc.freeze()
 
 
 async def _warm_reader() -> None:
