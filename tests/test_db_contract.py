@@ -451,6 +451,30 @@ def test_worker_index_overlaps_paid_elsewhere_and_versions(db):
     assert db.worker_months(carol, "2026-01", "2026-12", None) == []
 
 
+def test_replacing_the_worker_index_leaves_exactly_the_new_rows(db):
+    """Rows that changed, vanished or are new are written; the same rows are kept as they are."""
+    def rows_now() -> tuple[set, set]:
+        with db.engine.connect() as conn:
+            d = {tuple(r)[1:] for r in conn.execute(select(t.worker_days).where(t.worker_days.c.project == P1))}
+            m = {(r.id_key, r.paid_fen, r.findings) for r in conn.execute(
+                select(t.worker_months).where(t.worker_months.c.project == P1))}
+        return d, m
+
+    keys = list(range(-600, 600))  # more than one batch of deletions
+    assert db.replace_worker_index(P1, "2026-11", 1, [(k, 3) for k in keys], [month(k, paid_fen=100) for k in keys])
+    kept, changed, new = keys[:400], keys[400:1000], [5000, 5001]
+    days = [(k, 3) for k in kept] + [(k, 7) for k in changed] + [(k, 1) for k in new]
+    months = ([month(k, paid_fen=100) for k in kept] + [month(k, paid_fen=200, findings=["NOT_PAID"]) for k in changed]
+              + [month(k, paid_fen=1) for k in new])
+    assert db.replace_worker_index(P1, "2026-11", 2, days, months)
+    got_days, got_months = rows_now()
+    assert got_days == {("2026-11", k, v) for k, v in days}
+    assert got_months == {(k, 100, "[]") for k in kept} | {(k, 200, '["NOT_PAID"]') for k in changed} | {
+        (k, 1, "[]") for k in new}
+    assert db.replace_worker_index(P1, "2026-11", 3, [], [])
+    assert rows_now() == (set(), set())
+
+
 def test_replace_worker_index_100k_days(db, capsys):
     rng = random.Random(7)
     keys = [rng.randrange(-(1 << 63), 1 << 63) for _ in range(5000)]
