@@ -75,3 +75,20 @@ def test_isolated_and_in_process_readers_agree(tmp_path):
             assert a.frame.height == 1 and "身份证号码" in a.headers, name
         if name in ("bomb.xlsx", "expands.xlsx"):
             assert a.code == "FILE_TOO_LARGE", name
+
+
+def test_a_failure_finishing_the_two_child_read_falls_back_to_the_one_child_read(monkeypatch, caplog):
+    from conftest import FIXTURES
+    from sitereg.pipeline import read
+    from sitereg.settings import Settings
+    from sitereg.validate import readers
+
+    def broken(*_args, **_kw):
+        raise RuntimeError("a bug in finishing")
+
+    data = (FIXTURES / "roster.xlsx").read_bytes()
+    expected = read(Settings(reader_isolation=False), data, "roster.xlsx")
+    monkeypatch.setattr(readers, "finish_xlsx", broken)
+    got = read(Settings(reader_isolation=True), data, "roster.xlsx")
+    _same(got, expected)
+    assert "a bug in finishing" in caplog.text

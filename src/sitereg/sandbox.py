@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import logging
 import multiprocessing
 import multiprocessing.connection
 import os
@@ -24,6 +25,7 @@ from sitereg.validate import readers
 from sitereg.validate.readers import FILE_TOO_LARGE, FILE_UNREADABLE, ReadFailure, Table, read_table
 
 _CTX = None
+log = logging.getLogger("sitereg.sandbox")
 
 
 def _context():
@@ -97,7 +99,6 @@ class Started:
 
     def __init__(self, fn: Callable, args: tuple, kwargs: dict, limits: Limits) -> None:
         ctx = _context()
-        self.limits = limits
         self._conn, child = ctx.Pipe(duplex=False)
         self._proc = ctx.Process(target=_child, args=(child, fn, args, kwargs, limits), daemon=True)
         self._proc.start()
@@ -170,6 +171,10 @@ def read_isolated(data: bytes, filename: str, *, header_hints: frozenset[str], m
             return readers.finish_xlsx(loaded.value, scanned.value, header_hints)
         except readers.NeedsReader:
             pass  # cells without references, or only hidden sheets with rows: the one-pass read below
+        except Exception:
+            # A bug in this process's half: logged, and the file read the one-process way,
+            # where a failure costs the child and becomes a finding, never a 500.
+            log.exception("finishing a workbook read in two children failed; reading it in one")
     out = run_limited(read_table, data, filename, header_hints=header_hints, max_rows=max_rows,
                       max_xml_bytes=max_xml_bytes, limits=limits)
     return out.value if out.status == "ok" else _failure(out, limits)

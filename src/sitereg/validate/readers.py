@@ -862,7 +862,7 @@ def load_xlsx(data: bytes, max_rows: int, max_xml_bytes: int) -> LoadedSheets | 
         return r.failure
     except _ZIP_ERRORS as e:
         return ReadFailure(FILE_UNREADABLE, f"broken zip archive: {e}")
-    return _load_sheets(data, hidden, max_rows, lambda found: bool(found))[0]
+    return _load_sheets(data, hidden, max_rows)[0]
 
 
 def _calamine(data: bytes):
@@ -877,10 +877,10 @@ def _calamine(data: bytes):
         raise
 
 
-def _load_sheets(data: bytes, hidden: dict[str, bool], max_rows: int, enough, finish=None):
+def _load_sheets(data: bytes, hidden: dict[str, bool], max_rows: int, finish=None):
     """Read the sheets in order, visible first, each given to ``finish`` (when set) as it is
-    read; stop before the hidden ones once ``enough(found)``. Returns (LoadedSheets or a
-    failure, finished tables, reader)."""
+    read; stop before the hidden ones once a visible sheet had rows (with ``finish``: gave a
+    table). Returns (LoadedSheets or a failure, finished tables, reader)."""
     reader, names = _calamine(data)
     if isinstance(reader, ReadFailure):
         return reader, [], None
@@ -894,7 +894,7 @@ def _load_sheets(data: bytes, hidden: dict[str, bool], max_rows: int, enough, fi
     found: list = []
     skipped = False
     for pos, idx in enumerate(order):
-        if pos >= visible and enough(raws if finish is None else found):
+        if pos >= visible and (raws if finish is None else found):
             skipped = True
             break  # hidden sheets (code lists, old copies) are read only when no visible one has data
         try:
@@ -948,7 +948,7 @@ def _read_xlsx(data: bytes, hints: frozenset[str], max_rows: int, max_xml_bytes:
         return scan
     hidden = {n: h for n, h, _ in scan.sheets}
     loaded, found, _ = _load_sheets(
-        data, hidden, max_rows, lambda found: bool(found),
+        data, hidden, max_rows,
         lambda reader, idx, r: _finish_xlsx(reader, idx, r.name, r.raw, r.abs_cols, scan, hints))
     if isinstance(loaded, ReadFailure):
         return loaded
