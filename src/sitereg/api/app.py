@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import gc
+import logging
 from collections.abc import Callable
 
 import openpyxl
@@ -34,6 +35,16 @@ from sitereg.period import BoundedCache, CoverageCache
 from sitereg.settings import Settings, today_in
 from sitereg.storage import ObjectStore, StoreUnavailable
 from sitereg.storage_factory import open_store
+
+
+async def _warm_queries(app: Litestar) -> None:
+    import anyio
+
+    try:
+        await anyio.to_thread.run_sync(app.state.db.warm_up)
+    except (DatabaseUnavailable, OperationalError) as exc:
+        # Not a reason to stay down: requests answer 503 until the database is back.
+        logging.getLogger("sitereg.app").warning("region queries not warmed up at start: %s", exc)
 
 
 def _freeze_heap() -> None:
@@ -99,7 +110,7 @@ def create_app(settings: Settings, store: ObjectStore | None = None,
         ),
         logging_config=None,  # the process configures logging (see cli.serve), not the app
         debug=False,
-        on_startup=[_warm_reader, _freeze_heap] if settings.reader_isolation else [_freeze_heap],
+        on_startup=[_warm_reader, _warm_queries, _freeze_heap] if settings.reader_isolation else [_warm_queries, _freeze_heap],
     )
     document(app)  # summaries, error responses, patterns, the upload form and the batch body
     app.state.settings = settings
