@@ -880,10 +880,10 @@ def _calamine(data: bytes):
 def _load_sheets(data: bytes, hidden: dict[str, bool], max_rows: int, finish=None):
     """Read the sheets in order, visible first, each given to ``finish`` (when set) as it is
     read; stop before the hidden ones once a visible sheet had rows (with ``finish``: gave a
-    table). Returns (LoadedSheets or a failure, finished tables, reader)."""
+    table). Returns (LoadedSheets or a failure, finished tables)."""
     reader, names = _calamine(data)
     if isinstance(reader, ReadFailure):
-        return reader, [], None
+        return reader, []
     # The findings sheet sitereg puts first in report.xlsx is skipped, so a contractor can fix
     # the marked cells and upload that very workbook again.
     ours = [i for i, n in enumerate(names) if n in FINDINGS_SHEETS.values()]
@@ -902,15 +902,15 @@ def _load_sheets(data: bytes, hidden: dict[str, bool], max_rows: int, finish=Non
             abs_cols = [c.absolute_index for c in sheet.selected_columns]
             raw = sheet.to_polars()
         except _CALAMINE_ERRORS as e:
-            return ReadFailure(FILE_UNREADABLE, f"sheet {names[idx]!r} not readable: {type(e).__name__}: {str(e)[:200]}"), [], None
+            return ReadFailure(FILE_UNREADABLE, f"sheet {names[idx]!r} not readable: {type(e).__name__}: {str(e)[:200]}"), []
         except BaseException as e:
             if _is_panic(e):
-                return ReadFailure(FILE_UNREADABLE, f"sheet {names[idx]!r} not readable (reader panicked)"), [], None
+                return ReadFailure(FILE_UNREADABLE, f"sheet {names[idx]!r} not readable (reader panicked)"), []
             raise
         if raw.width == 0 or raw.height == 0:
             continue
         if raw.height > max_rows:
-            return ReadFailure(FILE_TOO_LARGE, f"more than {max_rows} rows"), [], None
+            return ReadFailure(FILE_TOO_LARGE, f"more than {max_rows} rows"), []
         raw = raw.rename({old: f"c{a + 1}" for old, a in zip(raw.columns, abs_cols)})
         raw = raw.with_columns(pl.col(c).cast(pl.String) for c in raw.columns)
         raws.append(_RawSheet(names[idx], raw, abs_cols))
@@ -918,7 +918,7 @@ def _load_sheets(data: bytes, hidden: dict[str, bool], max_rows: int, finish=Non
             table = finish(reader, idx, raws[-1])
             if table is not None:
                 found.append(table)
-    return LoadedSheets(raws, skipped), found, reader
+    return LoadedSheets(raws, skipped), found
 
 
 def _one_table(found: list[Table]) -> Table | ReadFailure:
@@ -947,7 +947,7 @@ def _read_xlsx(data: bytes, hints: frozenset[str], max_rows: int, max_xml_bytes:
     if isinstance(scan, ReadFailure):
         return scan
     hidden = {n: h for n, h, _ in scan.sheets}
-    loaded, found, _ = _load_sheets(
+    loaded, found = _load_sheets(
         data, hidden, max_rows,
         lambda reader, idx, r: _finish_xlsx(reader, idx, r.name, r.raw, r.abs_cols, scan, hints))
     if isinstance(loaded, ReadFailure):
