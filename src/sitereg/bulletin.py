@@ -28,6 +28,7 @@ from docx.oxml.ns import qn
 from docx.shared import Emu, Pt, RGBColor
 
 from sitereg import grammar as g
+from sitereg.grammar import add_months
 from sitereg import period as period_mod
 from sitereg.exports import INVESTMENT_ZH, RATE_COLUMNS, arrears_unknown, money, period_zh
 from sitereg.validate.coverage import sum_counts
@@ -50,11 +51,6 @@ CHART_SERIES = (("realname_rate", "A", "#1d5fa8", "-", "o"),
 LINE_ZH = {"-": "实线", (0, (6, 3)): "虚线", (0, (2, 2)): "短虚线", (0, (8, 2, 2, 2)): "点划线", (0, (1, 1)): "点线"}
 MARKER_ZH = {"o": "圆点", "s": "方块", "^": "上三角", "D": "菱形", "v": "下三角"}
 CHART_WIDTH_IN, CHART_HEIGHT_IN, CHART_DPI = 6.2, 3.0, 200
-
-
-def add_months(period: str, n: int) -> str:
-    i = g.month_index(period) + n
-    return f"{i // 12:04d}-{i % 12 + 1:02d}"
 
 
 def filename(region: str, period: str) -> tuple[str, str]:

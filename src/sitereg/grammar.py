@@ -82,6 +82,11 @@ def month_index(period: str) -> int:
     return int(period[:4]) * 12 + int(period[5:7]) - 1
 
 
+def add_months(period: str, n: int) -> str:
+    i = month_index(period) + n
+    return f"{i // 12:04d}-{i % 12 + 1:02d}"
+
+
 def months(first: str, last: str) -> list[str]:
     """Every month from ``first`` to ``last`` inclusive; both must match PERIOD (ValueError otherwise,
     and for a range longer than MAX_MONTHS), so the loop is bounded by construction."""

@@ -9,6 +9,7 @@ engine pools connections; nothing else is shared).
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from collections.abc import Iterable
 from typing import Any
 
@@ -19,6 +20,7 @@ from sqlalchemy.exc import OperationalError
 
 from sitereg.db import schema as t
 from sitereg.db.engine import DatabaseUnavailable, transaction
+from sitereg.grammar import add_months
 from sitereg.records import Event, Project, Receipt, TokenRecord
 
 # Kinds whose current upload carries over to later periods until a newer one is made current.
@@ -401,6 +403,11 @@ class Database:
         month's rollup row for its region and type in the same transaction."""
         v = t.coverage.c
         with self._write() as c:
+            if c.dialect.name == "postgresql":
+                # The project's cumulative rows are summed from all its months: two writers of
+                # different months of one project take turns (SQLite's one writer always does).
+                # Taken before the rollup locks, by every writer, so the order is always the same.
+                c.execute(select(func.pg_advisory_xact_lock(func.hashtextextended(project, 0))))
             old = c.execute(select(v.region_code, v.investment_type).where(v.project == project, v.period == period)).first()
             groups = sorted({(period, region_code, investment_type), *([(period, *old)] if old else [])})
             for group in groups:  # sorted: two writers lock rollup rows in one order, never deadlock
@@ -414,6 +421,7 @@ class Database:
                 c.execute(insert(o), deadlines)
             for group in groups:
                 self._refresh_rollup(c, *group)
+            refresh_cumulative(c, [project])
         return True
 
     def _lock_rollup(self, c, period: str, region_code: str, investment_type: str) -> None:
@@ -456,13 +464,15 @@ class Database:
             for group in groups:
                 self._lock_rollup(c, *group)
                 self._refresh_rollup(c, *group)
+            refresh_cumulative(c, sorted({r["project"] for r in rows}))
         if self.engine.dialect.name == "postgresql":
             # After a bulk load the planner's statistics are stale until autovacuum comes by (the
             # first region query then picked a plan 30 times slower, 4.5 s), and the visibility
             # map is unset, so the covering indexes' index-only scans still visit the heap.
             # VACUUM cannot run inside a transaction.
             with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as c:
-                c.exec_driver_sql("VACUUM (ANALYZE) coverage, coverage_on_time, coverage_rollup, coverage_rollup_on_time")
+                c.exec_driver_sql("VACUUM (ANALYZE) coverage, coverage_on_time, coverage_rollup, coverage_rollup_on_time, "
+                                  "coverage_cumulative")
 
     def coverage(self, first: str, last: str, region_prefix: str | None = None,
                  projects: list[str] | None = None) -> list[dict]:
@@ -549,6 +559,33 @@ class Database:
         else:
             base = select(v.project, v.period, v.region_code, v.investment_type, *[getattr(v, n) for n in (*counts, *FIVE)])
         return self._table(_scoped(base.where(_months(v.period, first, last)), v, prefixes, investment_type, projects))
+
+    def coverage_cumulative(self, period: str, prefixes: tuple[str, ...] | None = None) -> tuple[list[str], list[tuple]]:
+        """Each project's figures summed from its first month to ``period``, for the projects
+        whose months span ``period`` (``coverage_cumulative_latest`` has those that ended
+        before). (column names, rows)"""
+        k = t.coverage_cumulative.c
+        q = select(*[k[n] for n in t.CUMULATIVE_READ]).where(k.period == period)
+        return self._table(_scoped(q, k, prefixes, None, None))
+
+    def coverage_cumulative_latest(self, first: str, last: str,
+                                   prefixes: tuple[str, ...] | None = None) -> tuple[list[str], list[tuple]]:
+        """The summed figures at the latest month of each project whose latest month is in
+        [first, last), with that ``period``. (column names, rows)"""
+        k = t.coverage_cumulative.c
+        # A literal 1, which SQLite needs to see to use the partial index (a bound value hides it).
+        q = (select(k.period, *[k[n] for n in t.CUMULATIVE_READ])
+             .where(k.latest == literal_column("1"), k.period >= first, k.period < last))
+        return self._table(_scoped(q, k, prefixes, None, None))
+
+    def first_month_due_after(self, first: str, last: str, today: str,
+                              prefixes: tuple[str, ...] | None = None) -> str | None:
+        """The earliest month in [first, last] with a pay deadline on or after ``today`` (ISO)
+        in the scope, from the rollups; every deadline of the months before it has passed."""
+        ro = t.coverage_rollup_on_time.c
+        q = select(func.min(ro.period)).where(ro.period.between(first, last), ro.deadline >= today)
+        with self._read() as c:
+            return c.scalar(_scoped(q, ro, prefixes, None, None))
 
     def project_names(self, prefixes: tuple[str, ...] | None = None,
                       projects: list[str] | None = None) -> tuple[list[str], list[tuple]]:
@@ -678,3 +715,47 @@ def _month_row(project: str, period: str, m: dict) -> tuple:
     return (project, period, m["id_key"], m["id_masked"], m["name"], m["days"], m.get("expected_fen"),
             m.get("payroll_net_fen"), m["paid_fen"], m["paid_dedicated_fen"], _json(m.get("paid_at", [])),
             _json(m.get("paid_from", [])), _json(m.get("findings", [])))
+
+
+_CUMULATIVE_SUMMED = tuple(n for n in COUNTS if n not in ("on_time_n", "on_time_d"))
+
+
+def refresh_cumulative(c: Connection, projects: list[str]) -> None:
+    """Write the projects' ``coverage_cumulative`` rows again from their coverage rows."""
+    v, o, k = t.coverage.c, t.coverage_on_time.c, t.coverage_cumulative
+    for start in range(0, len(projects), _CHUNK):
+        chunk = projects[start:start + _CHUNK]
+        rows = c.execute(select(v.project, v.period, v.region_code, v.investment_type, v.five_key,
+                                *[v[n] for n in _CUMULATIVE_SUMMED])
+                         .where(v.project.in_(chunk)).order_by(v.project, v.period)).cursor.fetchall()
+        on_time = {(p, m): (n, d) for p, m, n, d in c.execute(
+            select(o.project, o.period, _sum(o.n), _sum(o.d)).where(o.project.in_(chunk))
+            .group_by(o.project, o.period)).cursor.fetchall()}
+        c.execute(delete(k).where(k.c.project.in_(chunk)))
+        new: list[tuple] = []
+        for project, group in itertools.groupby(rows, key=lambda r: r[0]):
+            new += cumulative_rows(project, [r[1:] for r in group], on_time)
+        _bulk_insert(c, k, new)
+
+
+def cumulative_rows(project: str, rows: list[tuple], on_time: dict[tuple[str, str], tuple[int, int]]) -> list[tuple]:
+    """The project's ``coverage_cumulative`` rows, in the table's column order, from its coverage
+    rows by period ((period, region_code, investment_type, five_key, *the summed figures)) and
+    its on-time pay per period ({(project, period): (n, d)}, every deadline)."""
+    out: list[tuple] = []
+    sums = dict.fromkeys(COUNTS, 0)
+    for months, (period, region_code, investment_type, five_key, *values) in enumerate(rows, start=1):
+        if out:  # a month without a row repeats the month before
+            month = add_months(out[-1][1], 1)
+            while month < period:
+                out.append((project, month, *out[-1][2:]))
+                month = add_months(month, 1)
+        for name, value in zip(_CUMULATIVE_SUMMED, values, strict=True):
+            sums[name] += value
+        n, d = on_time.get((project, period), (0, 0))
+        sums["on_time_n"] += n
+        sums["on_time_d"] += d
+        out.append((project, period, region_code, investment_type, 0, months, *sums.values(), five_key))
+    if out:
+        out[-1] = (*out[-1][:4], 1, *out[-1][5:])  # latest
+    return out

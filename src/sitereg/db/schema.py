@@ -23,6 +23,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    text,
 )
 
 # Stable constraint names, so later migrations can refer to them on both databases.
@@ -293,6 +294,35 @@ coverage_rollup_on_time = Table(
     Column("d", BigInteger, nullable=False),
     PrimaryKeyConstraint("period", "region_code", "investment_type", "deadline"),
 )
+
+# Each project's coverage figures summed from its first month up to each month (migration
+# 0006), so a range's per-project sums are two rows per project, not one per month: the value at
+# its last month less the value before its first. Dense: one row for every month from the
+# project's first coverage month to its latest (a month without a row repeats the one before),
+# and ``latest`` = 1 marks the latest. ``months`` counts the coverage rows summed, so "had data
+# in the range" is a difference too; on-time pay is summed over every deadline (a reader counts
+# it only for months whose deadlines have all passed); ``five_key``, region and type are the
+# latest summed month's. Rewritten from the project's coverage rows in the transaction of every
+# coverage write.
+coverage_cumulative = Table(
+    "coverage_cumulative", metadata,
+    Column("project", Key, nullable=False),
+    Column("period", Key, nullable=False),
+    Column("region_code", Key, nullable=False),
+    Column("investment_type", Key, nullable=False),
+    Column("latest", Integer, nullable=False),
+    Column("months", BigInteger, nullable=False),
+    *[Column(name, BigInteger, nullable=False) for name in COUNT_COLUMNS],
+    Column("five_key", BigInteger, nullable=False),
+    PrimaryKeyConstraint("project", "period"),
+)
+CUMULATIVE_READ = ("region_code", "project", "investment_type", "months", *COUNT_COLUMNS, "five_key")
+# A month's values in (period, region) order; the projects whose latest month is in a range.
+Index("ix_coverage_cumulative_by_period", coverage_cumulative.c.period,
+      *[coverage_cumulative.c[n] for n in CUMULATIVE_READ])
+Index("ix_coverage_cumulative_latest", coverage_cumulative.c.period,
+      *[coverage_cumulative.c[n] for n in CUMULATIVE_READ],
+      sqlite_where=text("latest = 1"), postgresql_where=text("latest = 1"))
 
 # A project-period whose inputs changed and whose derived rows (worker index, coverage) are not
 # yet recomputed: marked in the same breath as the change, cleared by the recheck that read the
