@@ -19,6 +19,7 @@ from sitereg.api import errors
 from sitereg.api.auth import authenticate, current_principal
 from sitereg.api.batches import BatchController
 from sitereg.api.column_maps import ColumnMapController
+from sitereg.api import coverage
 from sitereg.api.coverage import CoverageController, ProjectCoverageController
 from sitereg.api.docs import document
 from sitereg.api.edge import check_input
@@ -37,14 +38,14 @@ from sitereg.storage import ObjectStore, StoreUnavailable
 from sitereg.storage_factory import open_store
 
 
-async def _warm_queries(app: Litestar) -> None:
+async def _warm_views(app: Litestar) -> None:
     import anyio
 
     try:
-        await anyio.to_thread.run_sync(app.state.db.warm_up)
+        await anyio.to_thread.run_sync(coverage.warm_up, app.state.catalog, app.state.today())
     except (DatabaseUnavailable, OperationalError) as exc:
         # Not a reason to stay down: requests answer 503 until the database is back.
-        logging.getLogger("sitereg.app").warning("region queries not warmed up at start: %s", exc)
+        logging.getLogger("sitereg.app").warning("region views not warmed up at start: %s", exc)
 
 
 def _freeze_heap() -> None:
@@ -110,7 +111,7 @@ def create_app(settings: Settings, store: ObjectStore | None = None,
         ),
         logging_config=None,  # the process configures logging (see cli.serve), not the app
         debug=False,
-        on_startup=[_warm_reader, _warm_queries, _freeze_heap] if settings.reader_isolation else [_warm_queries, _freeze_heap],
+        on_startup=[_warm_reader, _warm_views, _freeze_heap] if settings.reader_isolation else [_warm_views, _freeze_heap],
     )
     document(app)  # summaries, error responses, patterns, the upload form and the batch body
     app.state.settings = settings

@@ -41,6 +41,24 @@ def _periods(period: str | None, period_from: str | None, period_to: str | None)
     return first, last
 
 
+def _project_items(items: pl.DataFrame, first: str, last: str, today) -> pl.DataFrame:
+    if first != last and items.height:
+        items = items.with_columns(period=pl.lit(f"{first}..{last}"))
+    return cov.project_items(items, today).sort("period", "project") if items.height else pl.DataFrame()
+
+
+def warm_up(catalog: Catalog, today) -> None:
+    """Run a region view's code once at start-up, over a month that has no rows (the queries)
+    and one made-up project (the frames and the JSON), so a fresh process's first bureau does
+    not pay for first use: from a cold page cache the first one-month view took 0.30-0.32 s
+    without it and 0.17-0.21 s with it (measured; the warm-up itself 0.1 s). Nothing is kept."""
+    catalog.db.warm_up()
+    for first, last in (("0000-01", "0000-01"), ("0000-01", "0000-02")):
+        _, items = period_mod.region_figures(catalog, first, last, today, ("0000",), None, None)
+        made_up = items.clear(n=1).with_columns(pl.col(pl.Int64).fill_null(1), pl.col(pl.String).fill_null(first))
+        _project_items(made_up, first, last, today).write_json()
+
+
 def _summary(rows: pl.DataFrame, today, first: str, last: str) -> dict[str, Any]:
     """Summed counts over a set of stored project-period rows as a Coverage-like object."""
     summed = cov.sum_counts(rows)
@@ -170,9 +188,7 @@ class CoverageController(Controller):
     def _region_body(self, catalog: Catalog, prefixes, codes, first: str, last: str, region: str | None,
                      investment_type: str | None, today, updating: list, as_csv: bool) -> bytes:
         months, items = period_mod.region_figures(catalog, first, last, today, prefixes, investment_type, codes)
-        if first != last and items.height:
-            items = items.with_columns(period=pl.lit(f"{first}..{last}"))
-        frame = cov.project_items(items, today).sort("period", "project") if items.height else pl.DataFrame()
+        frame = _project_items(items, first, last, today)
         if as_csv:
             return _csv(frame.to_dicts() if frame.height else []).encode()
         body: dict[str, Any] = {

@@ -265,7 +265,8 @@ coverage_on_time = Table(
     Column("n", BigInteger, nullable=False),
     Column("d", BigInteger, nullable=False),
     PrimaryKeyConstraint("project", "period", "deadline"),
-    Index(None, "period", "region_code"),
+    # Covering (0006): a month's on-time rows without visiting the table (0.3 s of a cold view).
+    Index("ix_coverage_on_time_by_period", "period", "region_code", "project", "deadline", "n", "d"),
     Index("ix_coverage_on_time_by_project", "region_code", "project", "period", "deadline", "n", "d"),
 )
 

@@ -5,7 +5,8 @@ A bureau's 12-month view of 7,500 projects summed 90,000 index entries per reque
 0.37 s warm in process, 1.1 s from a cold page cache, measured on this machine); it now reads
 the projects' values at the range's two ends. Existing coverage rows are summed into the new
 table here, with the same function every coverage write uses (it writes the table as this
-revision creates it).
+revision creates it). A month's on-time rows get a covering index: from a cold page cache the
+one-month view visited the table's rows for them.
 
 Revision ID: 0006
 Revises: 0005
@@ -41,6 +42,9 @@ def upgrade() -> None:
     op.create_index("ix_coverage_cumulative_by_period", "coverage_cumulative", list(READ))
     op.create_index("ix_coverage_cumulative_latest", "coverage_cumulative", list(READ),
                     sqlite_where=sa.text("latest = 1"), postgresql_where=sa.text("latest = 1"))
+    op.drop_index("ix_coverage_on_time_period_region_code", table_name="coverage_on_time")
+    op.create_index("ix_coverage_on_time_by_period", "coverage_on_time",
+                    ["period", "region_code", "project", "deadline", "n", "d"])
     from sitereg.db.queries import refresh_cumulative
 
     conn = op.get_bind()
@@ -49,4 +53,6 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_index("ix_coverage_on_time_by_period", table_name="coverage_on_time")
+    op.create_index("ix_coverage_on_time_period_region_code", "coverage_on_time", ["period", "region_code"])
     op.drop_table("coverage_cumulative")
