@@ -18,6 +18,7 @@ from sitereg.grammar import add_months, months
 
 CODES = [f"XM-4403{k % 3:02d}-2026-{k:03d}" for k in range(16)]
 MONTHS = months("2025-10", "2026-12")
+TYPES = ("government", "other")
 
 
 def counts(rng: random.Random, month: str) -> dict:
@@ -33,18 +34,19 @@ def write_random_months(db, seed: int) -> None:
     some writes carry an older version and must change nothing."""
     rng = random.Random(seed)
     version = 0
-    for code in CODES:
+    for i, code in enumerate(CODES):
+        kind = TYPES[i % 2]  # fixed when the project is registered, as region is
         lo = rng.randrange(len(MONTHS))
         hi = rng.randrange(lo, len(MONTHS)) + 1
         span = MONTHS[lo:hi]
         for _ in range(rng.randint(1, 2 * len(span))):
             version += rng.randint(-2, 6)
-            db.put_coverage(code, rng.choice(span), max(version, 1), code[3:9], "government", counts(rng, "2026-01"))
+            db.put_coverage(code, rng.choice(span), max(version, 1), code[3:9], kind, counts(rng, "2026-01"))
 
 
-def by_rows(catalog, first: str, last: str, today: dt.date, codes: list[str]) -> pl.DataFrame:
+def by_rows(catalog, first: str, last: str, today: dt.date, codes: list[str], kind: str | None = None) -> pl.DataFrame:
     """The same figures summed from the month rows (the path a list of projects takes)."""
-    _, items = P.region_figures(catalog, first, last, today, None, None, codes)
+    _, items = P.region_figures(catalog, first, last, today, None, kind, codes)
     return items.sort("project")
 
 
@@ -60,6 +62,8 @@ def test_range_sums_from_cumulative_rows_equal_the_month_rows(catalog, seed):
             _, scoped = P.region_figures(catalog, first, last, today, ("440301",), None, None)
             assert_frame_equal(scoped.sort("project"),
                                by_rows(catalog, first, last, today, [c for c in CODES if c[3:9] == "440301"]))
+            _, typed = P.region_figures(catalog, first, last, today, ("4403",), "other", None)
+            assert_frame_equal(typed.sort("project"), by_rows(catalog, first, last, today, CODES, "other"))
 
 
 def test_a_range_counts_what_happened_in_it(catalog):

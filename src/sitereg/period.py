@@ -333,26 +333,28 @@ def _figures(catalog: Catalog, first: str, last: str, iso: str, prefixes: tuple[
 
 
 def _range_figures(catalog: Catalog, first: str, last: str, iso: str, prefixes: tuple[str, ...] | None,
-                   *more: Callable[[], Any]) -> tuple[pl.DataFrame, list[Any]]:
+                   investment_type: str | None, *more: Callable[[], Any]) -> tuple[pl.DataFrame, list[Any]]:
     """A range's per-project figures in a region scope, from each project's cumulative sums
     (two rows per project instead of one per month): its values at ``last`` less those before
     ``first``. On-time pay the same way up to the month before the first one whose deadlines
     have not all passed by ``iso``, and summed deadline by deadline for the months after it.
-    A project's region, type and five systems are those of its latest month in the range."""
+    A project's five systems are those of its latest month in the range; its region and type
+    are fixed when it is registered, so every month of it is in the scope or none is."""
     db = catalog.db
     before = add_months(first, -1)
-    open_month = db.first_month_due_after(first, last, iso, prefixes)
+    open_month = db.first_month_due_after(first, last, iso, prefixes, investment_type)
     settled = last if open_month is None else add_months(open_month, -1)
     calls: dict[str, Callable[[], Any]] = {
-        "end": lambda: _frame(db.coverage_cumulative(last, prefixes)),
-        "start": lambda: _frame(db.coverage_cumulative(before, prefixes)),
-        "ended": lambda: _frame(db.coverage_cumulative_latest(before, last, prefixes)),
+        "end": lambda: _frame(db.coverage_cumulative(last, prefixes, investment_type)),
+        "start": lambda: _frame(db.coverage_cumulative(before, prefixes, investment_type)),
+        "ended": lambda: _frame(db.coverage_cumulative_latest(before, last, prefixes, investment_type)),
         "names": lambda: _frame(db.project_names(prefixes)),
     }
     if first <= settled < last:
-        calls["settled"] = lambda: _frame(db.coverage_cumulative(settled, prefixes))
+        calls["settled"] = lambda: _frame(db.coverage_cumulative(settled, prefixes, investment_type))
     if settled < last:
-        calls["due"] = lambda: _frame(db.coverage_due(add_months(settled, 1), last, iso, prefixes, per_project=True))
+        calls["due"] = lambda: _frame(db.coverage_due(add_months(settled, 1), last, iso, prefixes, investment_type,
+                                                      per_project=True))
     results = _together(catalog, *calls.values(), *more)
     got = dict(zip(calls, results))
     ended = got["ended"]
@@ -396,11 +398,10 @@ def region_figures(catalog: Catalog, first: str, last: str, today: dt.date, pref
         def months() -> pl.DataFrame:
             return _frame(catalog.db.coverage_months(first, last, iso, prefixes, investment_type))
 
-        if per_project and investment_type is None:
-            items, (months_frame,) = _range_figures(catalog, first, last, iso, prefixes, months)
-        else:  # a type's months of a range are summed row by row: a project may change type
-            items, (months_frame,) = _figures(catalog, first, last, iso, prefixes, investment_type, None,
-                                              per_project, months)
+        if per_project:
+            items, (months_frame,) = _range_figures(catalog, first, last, iso, prefixes, investment_type, months)
+        else:
+            items, (months_frame,) = _figures(catalog, first, last, iso, prefixes, investment_type, None, False, months)
         return months_frame, items
     items, _ = _figures(catalog, first, last, iso, prefixes, investment_type, projects, per_project)
     rows = _figures(catalog, first, last, iso, prefixes, investment_type, projects, False)[0] if per_project else items

@@ -551,8 +551,7 @@ class Database:
         (column names, rows)"""
         v = t.coverage.c
         counts = [n for n in COUNTS if n not in ("on_time_n", "on_time_d")]
-        if per_project:
-            # Grouped in the covering index's (region, project) order: the sums stream (0005).
+        if per_project:  # a contractor's few projects (a region's range reads coverage_cumulative)
             base = select(v.project, v.region_code, func.max(v.investment_type).label("investment_type"),
                           *[_sum(getattr(v, n)).label(n) for n in counts],
                           func.max(v.five_key).label("five_key")).group_by(v.region_code, v.project)
@@ -560,32 +559,33 @@ class Database:
             base = select(v.project, v.period, v.region_code, v.investment_type, *[getattr(v, n) for n in (*counts, *FIVE)])
         return self._table(_scoped(base.where(_months(v.period, first, last)), v, prefixes, investment_type, projects))
 
-    def coverage_cumulative(self, period: str, prefixes: tuple[str, ...] | None = None) -> tuple[list[str], list[tuple]]:
+    def coverage_cumulative(self, period: str, prefixes: tuple[str, ...] | None = None,
+                            investment_type: str | None = None) -> tuple[list[str], list[tuple]]:
         """Each project's figures summed from its first month to ``period``, for the projects
         whose months span ``period`` (``coverage_cumulative_latest`` has those that ended
         before). (column names, rows)"""
         k = t.coverage_cumulative.c
         q = select(*[k[n] for n in t.CUMULATIVE_READ]).where(k.period == period)
-        return self._table(_scoped(q, k, prefixes, None, None))
+        return self._table(_scoped(q, k, prefixes, investment_type, None))
 
-    def coverage_cumulative_latest(self, first: str, last: str,
-                                   prefixes: tuple[str, ...] | None = None) -> tuple[list[str], list[tuple]]:
+    def coverage_cumulative_latest(self, first: str, last: str, prefixes: tuple[str, ...] | None = None,
+                                   investment_type: str | None = None) -> tuple[list[str], list[tuple]]:
         """The summed figures at the latest month of each project whose latest month is in
         [first, last), with that ``period``. (column names, rows)"""
         k = t.coverage_cumulative.c
         # A literal 1, which SQLite needs to see to use the partial index (a bound value hides it).
         q = (select(k.period, *[k[n] for n in t.CUMULATIVE_READ])
              .where(k.latest == literal_column("1"), k.period >= first, k.period < last))
-        return self._table(_scoped(q, k, prefixes, None, None))
+        return self._table(_scoped(q, k, prefixes, investment_type, None))
 
-    def first_month_due_after(self, first: str, last: str, today: str,
-                              prefixes: tuple[str, ...] | None = None) -> str | None:
+    def first_month_due_after(self, first: str, last: str, today: str, prefixes: tuple[str, ...] | None = None,
+                              investment_type: str | None = None) -> str | None:
         """The earliest month in [first, last] with a pay deadline on or after ``today`` (ISO)
         in the scope, from the rollups; every deadline of the months before it has passed."""
         ro = t.coverage_rollup_on_time.c
         q = select(func.min(ro.period)).where(ro.period.between(first, last), ro.deadline >= today)
         with self._read() as c:
-            return c.scalar(_scoped(q, ro, prefixes, None, None))
+            return c.scalar(_scoped(q, ro, prefixes, investment_type, None))
 
     def project_names(self, prefixes: tuple[str, ...] | None = None,
                       projects: list[str] | None = None) -> tuple[list[str], list[tuple]]:

@@ -244,12 +244,10 @@ coverage = Table(
     # month's five systems, for a range's per-project list, in one integer MAX.
     Column("five_key", BigInteger, nullable=False, server_default="0"),
     PrimaryKeyConstraint("project", "period"),
-    # Two covering indexes (migration 0005), so region views never visit the wide rows with
-    # their JSON: a month's rows in (period, region) order, and a range's per-project sums in
-    # (region, project) order, where the GROUP BY streams without a sort.
+    # Covering (migration 0005), so a region's month never visits the wide rows with their
+    # JSON. A range's per-project sums read coverage_cumulative (0006 dropped the (region,
+    # project) index they used); a contractor's few projects are found by the primary key.
     Index("ix_coverage_figures_by_period", "period", "region_code", "project", "investment_type",
-          *COUNT_COLUMNS, *FIVE_COLUMNS, "five_key"),
-    Index("ix_coverage_figures_by_project", "region_code", "project", "period", "investment_type",
           *COUNT_COLUMNS, *FIVE_COLUMNS, "five_key"),
 )
 
@@ -267,7 +265,6 @@ coverage_on_time = Table(
     PrimaryKeyConstraint("project", "period", "deadline"),
     # Covering (0006): a month's on-time rows without visiting the table (0.3 s of a cold view).
     Index("ix_coverage_on_time_by_period", "period", "region_code", "project", "deadline", "n", "d"),
-    Index("ix_coverage_on_time_by_project", "region_code", "project", "period", "deadline", "n", "d"),
 )
 
 # The coverage rows summed per (month, region code, investment type), recomputed in the same

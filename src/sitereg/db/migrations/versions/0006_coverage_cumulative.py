@@ -23,6 +23,7 @@ depends_on = None
 key = sa.String().with_variant(sa.String(collation="C"), "postgresql")
 COUNTS = ("w_n", "a_n", "paid_n", "realname_n", "contract_n", "dedicated_n", "full_pay_n", "full_pay_d",
           "on_time_n", "on_time_d", "ssc_count", "ssc_fen", "dedicated_count", "wages_fen", "arrears_fen")
+FIVE = ("five_realname", "five_dedicated_account", "five_guarantee", "five_bank_payroll", "five_notice_board")
 READ = ("period", "region_code", "project", "investment_type", "months", *COUNTS, "five_key")
 
 
@@ -42,6 +43,10 @@ def upgrade() -> None:
     op.create_index("ix_coverage_cumulative_by_period", "coverage_cumulative", list(READ))
     op.create_index("ix_coverage_cumulative_latest", "coverage_cumulative", list(READ),
                     sqlite_where=sa.text("latest = 1"), postgresql_where=sa.text("latest = 1"))
+    # The (region, project) indexes served a range's per-project GROUP BY, which this replaces;
+    # left in place, the planner took them for a two-month range and read the whole region.
+    op.drop_index("ix_coverage_figures_by_project", table_name="coverage")
+    op.drop_index("ix_coverage_on_time_by_project", table_name="coverage_on_time")
     op.drop_index("ix_coverage_on_time_period_region_code", table_name="coverage_on_time")
     op.create_index("ix_coverage_on_time_by_period", "coverage_on_time",
                     ["period", "region_code", "project", "deadline", "n", "d"])
@@ -55,4 +60,8 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_index("ix_coverage_on_time_by_period", table_name="coverage_on_time")
     op.create_index("ix_coverage_on_time_period_region_code", "coverage_on_time", ["period", "region_code"])
+    op.create_index("ix_coverage_figures_by_project", "coverage",
+                    ["region_code", "project", "period", "investment_type", *COUNTS, *FIVE, "five_key"])
+    op.create_index("ix_coverage_on_time_by_project", "coverage_on_time",
+                    ["region_code", "project", "period", "deadline", "n", "d"])
     op.drop_table("coverage_cumulative")
