@@ -40,21 +40,24 @@ def upgrade() -> None:
         sa.Column("five_key", sa.BigInteger(), nullable=False),
         sa.PrimaryKeyConstraint("project", "period", name="pk_coverage_cumulative"),
     )
-    op.create_index("ix_coverage_cumulative_by_period", "coverage_cumulative", list(READ))
-    op.create_index("ix_coverage_cumulative_latest", "coverage_cumulative", list(READ),
-                    sqlite_where=sa.text("latest = 1"), postgresql_where=sa.text("latest = 1"))
-    # The (region, project) indexes served a range's per-project GROUP BY, which this replaces;
-    # left in place, the planner took them for a two-month range and read the whole region.
-    op.drop_index("ix_coverage_figures_by_project", table_name="coverage")
-    op.drop_index("ix_coverage_on_time_by_project", table_name="coverage_on_time")
-    op.drop_index("ix_coverage_on_time_period_region_code", table_name="coverage_on_time")
-    op.create_index("ix_coverage_on_time_by_period", "coverage_on_time",
-                    ["period", "region_code", "project", "deadline", "n", "d"])
     from sitereg.db.queries import refresh_cumulative
 
     conn = op.get_bind()
     projects = [p for (p,) in conn.execute(sa.text("SELECT DISTINCT project FROM coverage ORDER BY project"))]
     refresh_cumulative(conn, projects)
+    # Indexes built after the rows, and before the old ones are dropped: SQLite then writes
+    # them sorted at the end of the file instead of into the freed pages out of order, which
+    # made a cold 12-month view read 0.4-0.6 s instead of 0.2-0.35 s (measured).
+    op.create_index("ix_coverage_cumulative_by_period", "coverage_cumulative", list(READ))
+    op.create_index("ix_coverage_cumulative_latest", "coverage_cumulative", list(READ),
+                    sqlite_where=sa.text("latest = 1"), postgresql_where=sa.text("latest = 1"))
+    op.create_index("ix_coverage_on_time_by_period", "coverage_on_time",
+                    ["period", "region_code", "project", "deadline", "n", "d"])
+    # The (region, project) indexes served a range's per-project GROUP BY, which this replaces;
+    # left in place, the planner took them for a two-month range and read the whole region.
+    op.drop_index("ix_coverage_figures_by_project", table_name="coverage")
+    op.drop_index("ix_coverage_on_time_by_project", table_name="coverage_on_time")
+    op.drop_index("ix_coverage_on_time_period_region_code", table_name="coverage_on_time")
 
 
 def downgrade() -> None:
