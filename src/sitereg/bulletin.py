@@ -28,9 +28,9 @@ from docx.oxml.ns import qn
 from docx.shared import Emu, Pt, RGBColor
 
 from sitereg import grammar as g
-from sitereg.grammar import add_months
 from sitereg import period as period_mod
 from sitereg.exports import INVESTMENT_ZH, RATE_COLUMNS, arrears_unknown, money, period_zh
+from sitereg.grammar import add_months
 from sitereg.validate.coverage import sum_counts
 from sitereg.validate.rules import BY_CODE
 

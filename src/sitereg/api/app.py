@@ -15,11 +15,10 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
 from sqlalchemy.exc import OperationalError
 
-from sitereg.api import errors
+from sitereg.api import coverage, errors
 from sitereg.api.auth import authenticate, current_principal
 from sitereg.api.batches import BatchController
 from sitereg.api.column_maps import ColumnMapController
-from sitereg.api import coverage
 from sitereg.api.coverage import CoverageController, ProjectCoverageController
 from sitereg.api.docs import document
 from sitereg.api.edge import check_input
