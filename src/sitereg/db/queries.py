@@ -490,21 +490,6 @@ class Database:
             counts.update(project=row.project, period=row.period)
         return out
 
-    def warm_up(self) -> None:
-        """Run each region-view query once over a month that has no rows, for a region scope and
-        the whole country: SQLAlchemy compiles and caches each statement, and the driver sets up
-        its first use, at start-up rather than in the first bureau's request (25-50 ms of a
-        fresh process's first one-month view on SQLite, measured). No data is kept."""
-        month, today = "0000-01", "0000-02-01"
-        self.coverage_signature(month, month)
-        self.pending(month, month)
-        for prefixes in (("0000",), None):
-            self.project_names(prefixes)
-            self.coverage_months(month, month, today, prefixes)
-            for per_project in (False, True):
-                self.coverage_figures(month, month, prefixes, per_project=per_project)
-                self.coverage_due(month, month, today, prefixes, per_project=per_project)
-
     def coverage_signature(self, first: str, last: str) -> tuple[int, int]:
         """(rows, greatest version) of the coverage rows in [first, last], read from the rollups.
         Every write takes a fresh, larger ticket, so this pair changes whenever any of those rows does."""
