@@ -114,10 +114,10 @@ def index_overlaps(mine: PeriodTables, period: str, others: dict[str, PeriodTabl
         ids = t.payments.get_column("id_number").drop_nulls().unique()
         return pl.DataFrame({"id_key": id_keys(ids)})
 
-    my_days = worker_days(mine)
+    my_days = worker_days(prepare(mine, period, None, dt.date(2000, 1, 1)))
     ids = pl.concat([mine.attendance.get_column("id_number"), mine.payments.get_column("id_number")]).drop_nulls().unique()
     my_keys = pl.DataFrame({"id_key": id_keys(ids)})
-    days = [worker_days(t).join(my_days, on="id_key").select("id_key", shared=pl.col("days") & pl.col("days_right"))
+    days = [worker_days(prepare(t, period, None, dt.date(2000, 1, 1))).join(my_days, on="id_key").select("id_key", shared=pl.col("days") & pl.col("days_right"))
             .filter(pl.col("shared") != 0).with_columns(other=pl.lit(code)) for code, t in others.items()]
     paid = [paid_keys(t).join(my_keys, on="id_key").with_columns(other=pl.lit(code)) for code, t in others.items()]
     days_hits = pl.concat(days).select("other", "id_key", "shared") if days else pl.DataFrame(

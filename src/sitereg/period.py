@@ -32,7 +32,6 @@ from sitereg.validate.crosscheck import (
     PeriodTables,
     Prepared,
     cross_findings,
-    id_keys,
     overlaps,
     prepare,
     worker_days,
@@ -137,7 +136,7 @@ def recheck(catalog: Catalog, settings: Settings, project: Project, period: str,
     prepared = prepare(t, period, project.dedicated_account, today)
     cross = cross_findings(prepared, pl.DataFrame(schema=OVERLAP_SCHEMA), settings.overpaid_ratio)
     file_parts = _file_findings(catalog, current)
-    days = worker_days(t)
+    days = worker_days(prepared)
     catalog.db.replace_worker_index(project.code, period, version, list(days.iter_rows()),
                                     _worker_months(prepared, [*file_parts, cross]))
     counts = _counts(project, period, today, t, prepared)
@@ -181,9 +180,9 @@ def _worker_months(p: Prepared, parts: list[pl.DataFrame]) -> list[dict[str, Any
         paid_at=pl.col("paid_at").cast(pl.String).drop_nulls().unique().sort(),
         paid_from=ck.mask_card(pl.col("payer_account")).drop_nulls().unique().sort())
     rows = (
-        w.select("id_number", "name", "days", "expected_fen", "paid_fen", "payroll_net_fen",
+        w.select("id_number", "id_key", "name", "days", "expected_fen", "paid_fen", "payroll_net_fen",
                  paid_dedicated_fen="paid_own_dedicated_fen")
-        .with_columns(id_key=id_keys(w.get_column("id_number")), id_masked=ck.mask_id(pl.col("id_number")))
+        .with_columns(id_masked=ck.mask_id(pl.col("id_number")))
         .join(pay, on="id_number", how="left")
         .join(codes, left_on="id_masked", right_on="worker", how="left")
         .drop("id_number")

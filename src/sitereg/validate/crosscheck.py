@@ -67,6 +67,34 @@ def _next_month(period: str) -> tuple[int, int]:
     return (year + 1, 1) if month == 12 else (year, month + 1)
 
 
+_CONTRACT_TERMS = ("contract_no", "wage_basis", "wage_rate_fen", "pay_day")
+
+
+def _day_contracts(days: pl.DataFrame, contracts: pl.DataFrame) -> pl.DataFrame:
+    """Each worked day (in ``days``' order) with the contract that covers it, the latest-starting
+    one if several do; ``covers`` False and no terms when none does."""
+    contracts = contracts.select("id_number", "start_date", "end_date", *_CONTRACT_TERMS)
+    in_term = (c("start_date") <= c("date")) & (c("end_date").is_null() | (c("end_date") >= c("date")))
+    if contracts.get_column("id_number").is_unique().all():
+        # One contract per worker (the usual month): a day is covered by it or by none, so a
+        # left join says it without sorting every day's candidates.
+        # As below, a contract without a start date counts as none but keeps its terms.
+        keep = (c("start_date").is_null() | in_term).fill_null(False)
+        return (days.join(contracts, on="id_number", how="left")
+                .with_columns([pl.when(keep).then(c(n)).alias(n) for n in _CONTRACT_TERMS],
+                              covers=(c("start_date").is_not_null() & in_term).fill_null(False))
+                .drop("start_date", "end_date"))
+    covered = (
+        days.join(contracts, on="id_number", how="left")
+        .filter(c("start_date").is_null() | in_term)
+        .with_columns(covers=c("start_date").is_not_null())
+        .sort("id_number", "date", "covers", "start_date", descending=[False, False, True, True], nulls_last=True)
+        .unique(["id_number", "date"], keep="first", maintain_order=True)
+    )
+    return days.join(covered.select("id_number", "date", "covers", *_CONTRACT_TERMS), on=["id_number", "date"],
+                     how="left").with_columns(covers=c("covers").fill_null(False))
+
+
 def prepare(t: PeriodTables, period: str, dedicated_account: str | None, today: dt.date) -> Prepared:
     ny, nm = _next_month(period)
     last_of_next = month_end(ny, nm)
@@ -111,19 +139,7 @@ def prepare(t: PeriodTables, period: str, dedicated_account: str | None, today: 
     days = t.attendance.filter(c("date").is_not_null()).select("id_number", "date", a_name=c("name")).unique(
         ["id_number", "date"], keep="first", maintain_order=True)
 
-    # Each worked day with the contract that covers it (the latest-starting one if several).
-    covered = (
-        days.join(t.contracts.select("id_number", "contract_no", "start_date", "end_date", "wage_basis",
-                                     "wage_rate_fen", "pay_day"), on="id_number", how="left")
-        .filter(c("start_date").is_null() | ((c("start_date") <= c("date"))
-                                             & (c("end_date").is_null() | (c("end_date") >= c("date")))))
-        .with_columns(covers=c("start_date").is_not_null())
-        .sort("id_number", "date", "covers", "start_date", descending=[False, False, True, True], nulls_last=True)
-        .unique(["id_number", "date"], keep="first", maintain_order=True)
-    )
-    day_rows = days.join(covered.select("id_number", "date", "covers", "contract_no", "wage_basis", "wage_rate_fen",
-                                        "pay_day"), on=["id_number", "date"], how="left").with_columns(
-        covers=c("covers").fill_null(False))
+    day_rows = _day_contracts(days, t.contracts)
 
     # Expected pay: daily rate per day; a monthly wage prorated over 21.75 days, at most the wage.
     per_contract = (
@@ -157,6 +173,8 @@ def prepare(t: PeriodTables, period: str, dedicated_account: str | None, today: 
             first_uncovered=c("date").filter(~c("covers")).min(),
             outside_days=((c("date") < c("entry_date")) | (c("date") > c("exit_date"))).fill_null(False).sum(),
             first_outside=c("date").filter(((c("date") < c("entry_date")) | (c("date") > c("exit_date"))).fill_null(False)).min(),
+            # The days present as bits (bit d-1 for day d): what the cross-project index keeps.
+            day_bits=(pl.lit(2, pl.Int64).pow(c("date").dt.day().cast(pl.Int64) - 1)).sum(),
         )
     )
 
@@ -218,6 +236,8 @@ def prepare(t: PeriodTables, period: str, dedicated_account: str | None, today: 
             .otherwise(0),
         )
     )
+    # The index key once per worker, for the index rows and the ledger.
+    workers = workers.with_columns(id_key=id_keys(workers.get_column("id_number")))
     return Prepared(workers, pay)
 
 
@@ -233,13 +253,11 @@ def id_keys(ids: pl.Series) -> pl.Series:
     return ids.replace_strict(mapping, default=None, return_dtype=pl.Int64)
 
 
-def worker_days(t: PeriodTables) -> pl.DataFrame:
-    """(id_key, days) per worker of the period, the days present as bits (bit d-1 for day d):
-    what the index keeps of attendance."""
-    days = t.attendance.select("id_number", "date").drop_nulls().unique()
-    bits = pl.lit(1, pl.Int64) * pl.lit(2, pl.Int64).pow(c("date").dt.day().cast(pl.Int64) - 1)
-    return (days.with_columns(id_key=id_keys(days.get_column("id_number")), bit=bits)
-            .group_by("id_key").agg(days=c("bit").sum()).sort("id_key"))
+def worker_days(p: Prepared) -> pl.DataFrame:
+    """(id_key, days) per worker of the period's attendance, the days present as bits (bit
+    d-1 for day d): what the index keeps of attendance."""
+    return (p.workers.filter(c("day_bits").is_not_null() & c("id_key").is_not_null())
+            .group_by("id_key").agg(days=c("day_bits").sum()).sort("id_key"))
 
 
 OVERLAP_SCHEMA = {"id_number": pl.String, "date": pl.Date, "name": pl.String, "what": pl.String, "other": pl.String,
