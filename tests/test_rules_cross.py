@@ -129,3 +129,37 @@ def test_cross_findings_mask_the_worker():
     assert row["worker"] == ID_A[:6] + "********" + ID_A[-4:]
     assert row["value"] == "****2333"
     assert ACCOUNT not in str(found.to_dicts())
+
+
+def test_one_contract_per_worker_covers_days_as_the_general_path_does():
+    """Which contract covers each worked day: the quick join for one contract per worker must
+    answer what the general path (several contracts per worker, sorted) answers, including
+    contracts without a start or end date and days outside every term."""
+    import random
+
+    import polars as pl
+
+    from sitereg.validate.crosscheck import _day_contracts
+
+    schema = {"id_number": pl.String, "contract_no": pl.String, "start_date": pl.Date, "end_date": pl.Date,
+              "wage_basis": pl.String, "wage_rate_fen": pl.Int64, "pay_day": pl.Int64}
+    rng = random.Random(7)
+    seen: set[bool] = set()
+    for _ in range(200):
+        ids = [f"ID{i}" for i in range(rng.randint(1, 8))]
+        days = pl.DataFrame({"id_number": [rng.choice([*ids, None]) for _ in range(30)],
+                             "date": [dt.date(2026, 10, rng.randint(1, 31)) for _ in range(30)],
+                             "a_name": [rng.choice(["a", "b", None]) for _ in range(30)]}
+                            ).unique(["id_number", "date"], keep="first", maintain_order=True)
+        day = lambda: rng.choice([None, dt.date(2026, 10, rng.randint(1, 31))])  # noqa: E731
+        rows = [(i, f"C{i}", day(), day(), rng.choice(["daily", "monthly", None]), rng.randint(1, 9),
+                 rng.choice([None, 5, 15])) for i in rng.sample(ids, rng.randint(0, len(ids)))]
+        one_each = pl.DataFrame(rows, schema=schema, orient="row")
+        # Two contracts of a worker with no attendance make the same question take the general path.
+        general = pl.concat([one_each, pl.DataFrame([("NOBODY", "X", None, None, None, None, None)] * 2, schema=schema,
+                                                    orient="row")])
+        quick = _day_contracts(days, one_each).sort("id_number", "date", nulls_last=True)
+        slow = _day_contracts(days, general).select(quick.columns).sort("id_number", "date", nulls_last=True)
+        assert quick.equals(slow)
+        seen.update(quick.get_column("covers").to_list())
+    assert seen == {True, False}  # the cases had days inside and outside a term
