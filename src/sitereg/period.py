@@ -187,7 +187,11 @@ def _worker_months(p: Prepared, parts: list[pl.DataFrame]) -> list[dict[str, Any
         .join(codes, left_on="id_masked", right_on="worker", how="left")
         .drop("id_number")
     )
-    return rows.with_columns(pl.col("paid_at", "paid_from", "findings").fill_null([])).to_dicts()
+    # The three lists as JSON text, encoded in bulk: Python lists of 4,000 rows cost 0.1 s.
+    lists = ("paid_at", "paid_from", "findings")
+    return rows.with_columns(
+        pl.struct(pl.col(n).fill_null([])).struct.json_encode().str.slice(len(n) + 4).str.strip_suffix("}").alias(n)
+        for n in lists).to_dicts()
 
 
 def _risk_counts(parts: list[pl.DataFrame], p: Prepared) -> dict[str, Any]:

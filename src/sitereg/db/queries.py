@@ -697,9 +697,13 @@ def _replace_rows(c: Connection, table: Table, project: str, period: str, rows: 
 
 
 def _month_row(project: str, period: str, m: dict) -> tuple:
+    def listed(name: str) -> str:  # a list, or its JSON text when a recheck encoded the column in bulk
+        value = m.get(name, [])
+        return value if isinstance(value, str) else _json(value)
+
     return (project, period, m["id_key"], m["id_masked"], m["name"], m["days"], m.get("expected_fen"),
-            m.get("payroll_net_fen"), m["paid_fen"], m["paid_dedicated_fen"], _json(m.get("paid_at", [])),
-            _json(m.get("paid_from", [])), _json(m.get("findings", [])))
+            m.get("payroll_net_fen"), m["paid_fen"], m["paid_dedicated_fen"], listed("paid_at"), listed("paid_from"),
+            listed("findings"))
 
 
 _CUMULATIVE_SUMMED = tuple(n for n in COUNTS if n not in ("on_time_n", "on_time_d"))
