@@ -153,17 +153,28 @@ def closure(derived: Iterable[Derived]) -> list[Derived]:
 def derive(lf: pl.LazyFrame, derived: Iterable[Derived], env: Env) -> pl.LazyFrame:
     """``lf`` with the derived columns (and what they need) added, lazily; a column the frame
     already has is kept as it is."""
+    # In levels (a column after what it needs): the columns of one level are one projection,
+    # which Polars computes side by side.
+    level: dict[str, int] = {}
+    steps: dict[int, list[Derived]] = {}
     for d in closure(derived):
         if d.name in env.names:
             continue
-        if d.by_value is not None and d.by_value not in env.names:
-            lf = lf.with_columns(pl.lit(None).alias(d.name))  # no such column in this file: nothing to check
-        elif d.by_value is not None:
-            key = d.by_value
-            values = lf.select(c(key).unique()).with_columns(d.expr(env).alias(d.name))
-            lf = lf.join(values, on=key, how="left", nulls_equal=True, maintain_order="left")
-        else:
-            lf = lf.with_columns(d.expr(env).alias(d.name))
+        level[d.name] = 1 + max((level.get(n.name, 0) for n in d.needs), default=0)
+        steps.setdefault(level[d.name], []).append(d)
+    for n in sorted(steps):
+        plain = []
+        for d in steps[n]:
+            if d.by_value is not None and d.by_value not in env.names:
+                plain.append(pl.lit(None).alias(d.name))  # no such column in this file: nothing to check
+            elif d.by_value is not None:
+                key = d.by_value
+                values = lf.select(c(key).unique()).with_columns(d.expr(env).alias(d.name))
+                lf = lf.join(values, on=key, how="left", nulls_equal=True, maintain_order="left")
+            else:
+                plain.append(d.expr(env).alias(d.name))
+        if plain:
+            lf = lf.with_columns(plain)
     return lf
 
 
