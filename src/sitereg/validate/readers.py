@@ -731,12 +731,15 @@ def _excel_general(text: str | None) -> str | None:
 
 
 _PLAIN_INT = r"^-?\d{1,15}$"
+_SIMPLE_INT = r"^(?:0|-?[1-9]\d{0,14})$"
 _PLAIN_DEC = r"^-?(?:0|[1-9]\d*)\.\d+$"
 
 
 def _render_values(values: pl.Series) -> pl.Series:
     """Vectorised ``_excel_general`` for the common short forms; Python for the rest."""
     v = values.str.strip_chars()
+    if v.str.contains(_SIMPLE_INT).all():  # whole numbers without leading zeros (day counts, serials) show as stored
+        return v
     frame = pl.DataFrame({"v": v})
     short_dec = pl.col("v").str.contains(_PLAIN_DEC) & (pl.col("v").str.count_matches(r"\d") <= 15)
     out = frame.select(
@@ -765,11 +768,14 @@ def _apply_numeric(text: pl.Series, cells: pl.DataFrame) -> tuple[pl.Series, pl.
     shown = text.gather(idx)
     is_date = shown.str.contains(_DATETIME).fill_null(False)
     rendered = _render_values(cells.get_column("value"))
-    date_text = shown.str.strip_suffix(" 00:00:00")
-    if date_text.str.starts_with("1899-12-3").any():  # a time of day alone
-        date_text = date_text.str.replace(r"^1899-12-3[01] (\d)", "$1")
     is_num = ~is_date & rendered.is_not_null()
-    new = pl.select(pl.when(is_date).then(date_text).when(is_num).then(rendered).otherwise(shown)).to_series()
+    if is_date.any():
+        date_text = shown.str.strip_suffix(" 00:00:00")
+        if date_text.str.starts_with("1899-12-3").any():  # a time of day alone
+            date_text = date_text.str.replace(r"^1899-12-3[01] (\d)", "$1")
+        new = pl.select(pl.when(is_date).then(date_text).when(is_num).then(rendered).otherwise(shown)).to_series()
+    else:
+        new = pl.select(pl.when(is_num).then(rendered).otherwise(shown)).to_series()
     mask = pl.zeros(height, dtype=pl.Boolean, eager=True).scatter(idx.filter(is_num), True)
     return text.scatter(idx, new), mask
 
