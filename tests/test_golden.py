@@ -44,7 +44,8 @@ def test_golden_plants_cover_every_rule_but_file_failures_and_cross_project():
     assert left == {"FILE_UNREADABLE", "FILE_EMPTY", "FILE_TOO_LARGE", "COLUMN_MISSING", "ATTENDANCE_OVERLAP", "PAID_TWICE",
                     "PROJECT_UNKNOWN", "FORMULA_REMOVED",
                     # the real layouts' rules: covered by test_rules_file and test_real_files
-                    "COLUMNS_NOT_STORED", "FOOTER_ROWS_SKIPPED", "KIND_MISMATCH", "PERIOD_MISMATCH", "WORKER_UNRESOLVED",
+                    "COLUMNS_NOT_STORED", "FOOTER_ROWS_SKIPPED", "VALUE_NORMALISED", "KIND_MISMATCH", "PERIOD_MISMATCH",
+                    "WORKER_UNRESOLVED",
                     "PAYROLL_ARITHMETIC", "DEDUCTION_HIGH", "EXIT_WITHOUT_ENTRY", "PUNCH_UNPAIRED", "CLOCK_ANOMALY",
                     # payroll against contract, attendance and payments: covered by test_rules_cross
                     "PAYROLL_BELOW_EXPECTED", "PAYROLL_DAYS_DIFFER", "NOT_ON_PAYROLL", "PAID_BELOW_PAYROLL"}

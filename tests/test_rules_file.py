@@ -9,6 +9,7 @@ import pytest
 from idgen import make_card, make_id
 from ruleharness import (
     CARD_A,
+    CARD_B,
     CREDIT,
     ID_A,
     ID_B,
@@ -152,3 +153,31 @@ def test_footer_rows_are_found_among_workers_whose_names_start_like_a_footer():
     assert skipped.height == 1
     assert '"n":3' in skipped.get_column("args").item().replace(" ", "")
     assert sorted(result.rows.get_column("name").to_list()) == ["小明", "小明", "日辉"]
+
+
+def _full_width(text: str) -> str:
+    return "".join(chr(ord(ch) + 0xFEE0) if "!" <= ch <= "~" else ch for ch in text)
+
+
+def test_full_width_id_card_phone_and_amount_are_normalised_with_one_info_per_column():
+    """formats.md: full-width digits and letters typed by Chinese input methods are normalised
+    in ID, card, phone, account and amount cells before any check, one info per column."""
+    roster = check("roster", [
+        roster_row(身份证号码=_full_width(ID_A.lower()), 工资卡号=_full_width(CARD_A), 手机号码=_full_width("13800138000")),
+        roster_row(身份证号码=ID_B, 姓名="李梅", 性别="女", 工资卡号=CARD_B)])
+    assert roster.rows_rejected == 0
+    assert codes(roster) == ["VALUE_NORMALISED"] * 3
+    assert roster.rows.get_column("id_number").to_list() == [ID_A, ID_B]
+    assert roster.rows.get_column("bank_card").to_list() == [CARD_A, CARD_B]
+    info = roster.findings.sort("column")
+    assert info.get_column("column").to_list() == sorted(["身份证号码", "工资卡号", "手机号码"])
+    assert all(a == '{"n":1}' for a in info.get_column("args").to_list())
+
+    paid = check("payments", [payment_row(实发金额=_full_width("10,000.00"), 收款账号=_full_width(CARD_A))])
+    assert paid.rows_rejected == 0
+    assert paid.rows.get_column("amount_fen").to_list() == [1_000_000]
+    assert sorted(paid.findings.get_column("column").to_list()) == ["实发金额", "收款账号"]
+
+
+def test_plain_values_get_no_normalisation_info():
+    assert "VALUE_NORMALISED" not in codes(check("roster", [roster_row()]))

@@ -22,6 +22,17 @@ def clean_text(e: pl.Expr) -> pl.Expr:
     return pl.when(s == "").then(None).otherwise(s)
 
 
+# Full-width forms (U+FF01..U+FF5E) of the printable ASCII characters: what Chinese input
+# methods type for digits, letters and punctuation (４４０３０５…, Ｘ, ８４００．００).
+_FULL_WIDTH = [chr(0xFF01 + i) for i in range(94)]
+_HALF_WIDTH = [chr(0x21 + i) for i in range(94)]
+
+
+def half_width(e: pl.Expr) -> pl.Expr:
+    """Full-width digits, letters and punctuation as their ASCII forms."""
+    return e.str.replace_many(_FULL_WIDTH, _HALF_WIDTH)
+
+
 def clean_code(e: pl.Expr) -> pl.Expr:
     """IDs, cards, accounts: drop inner spaces and dashes, a leading apostrophe; upper-case."""
     return clean_text(e.str.replace_all(r"[\s\-\u3000']", "")).str.to_uppercase()

@@ -242,7 +242,8 @@ def _validate_sheet(table: Table, kind: str, ctx: Context, rules: Sequence[Rule]
         found.append(file_finding("PERIOD_MISMATCH", column=None, args={"month": month, "period": ctx.period}))
         return _refused(table, kind, hm, found, table.frame.height)
 
-    frame = _canonical(table, kind, hm)
+    frame, normalised = _canonical(table, kind, hm)
+    found += normalised
     wide = kind == "attendance" and bool(hm.days)
     rows_total = table.frame.height
     if wide:
@@ -361,14 +362,30 @@ def _resolve_workers(frame: pl.DataFrame, kind: str, roster: pl.DataFrame | None
     return frame.drop([col for col in frame.columns if col.startswith(("_id_by_", "_nm_by_"))] + ["_found_id"])
 
 
-def _canonical(table: Table, kind: str, hm: HeaderMap) -> pl.DataFrame:
+def _canonical(table: Table, kind: str, hm: HeaderMap) -> tuple[pl.DataFrame, list[pl.DataFrame]]:
+    """The file's columns under their canonical names, cleaned; and one VALUE_NORMALISED info
+    per ID, card, phone, account or amount column in which typing was normalised."""
     exprs = [c("__row__")]
+    changed = []
     for name, header in hm.columns.items():
         raw = c(header).cast(pl.String)
-        exprs.append((ck.clean_code(raw) if name in _CODE_COLUMNS else ck.clean_text(raw)).alias(name))
+        if name in _CODE_COLUMNS:
+            clean = ck.clean_code(ck.half_width(raw))
+        elif name in MONEY:
+            clean = ck.clean_text(ck.half_width(raw))
+        else:
+            exprs.append(ck.clean_text(raw).alias(name))
+            continue
+        exprs.append(clean.alias(name))
+        changed.append((clean != ck.clean_text(raw)).fill_null(False).sum().alias(name))
     id_header = hm.columns.get("id_number")
     numeric = table.numeric.get(id_header) if id_header else None
     frame = table.frame.select(exprs)
+    found = []
+    if changed:
+        for name, n in table.frame.select(changed).row(0, named=True).items():
+            if n:
+                found.append(file_finding("VALUE_NORMALISED", column=hm.columns[name], args={"n": n}))
     frame = frame.with_columns(
         numeric.alias("_num_id") if numeric is not None else pl.lit(False).alias("_num_id")
     )
@@ -381,7 +398,7 @@ def _canonical(table: Table, kind: str, hm: HeaderMap) -> pl.DataFrame:
     frame = frame.with_columns(_basis_unit=pl.lit(basis is not None and normalise_header(basis) == "计量单位"))
     for day, header in hm.days.items():
         frame = frame.with_columns(ck.clean_text(table.frame.get_column(header).cast(pl.String)).alias(f"__day{day}"))
-    return frame
+    return frame, found
 
 
 def _melt_days(frame: pl.DataFrame, hm: HeaderMap, period: str) -> pl.DataFrame:

@@ -361,6 +361,11 @@ RULES: tuple[Rule, ...] = (
          "These {n} columns of the real-name platform's template hold personal data that no check needs; they were "
          "recognised and not stored: {columns}. No need to delete or rename them.",
          ALL_KINDS, title_zh="个人信息列未入库", title_en="Personal columns not stored"),
+    Rule("VALUE_NORMALISED", "info", "file",
+         "「{column}」列有 {n} 行含全角字符、空格、短横线、撇号或小写字母，已按半角大写统一后再检查（原件未改）。无需修改。",
+         "{n} rows of column '{column}' had full-width characters, spaces, dashes, apostrophes or lower-case letters; "
+         "they were normalised to plain ASCII before any check (the original is unchanged). Nothing to fix.",
+         ALL_KINDS, title_zh="全角与空格已统一", title_en="Typed characters normalised"),
     Rule("FOOTER_ROWS_SKIPPED", "info", "file",
          "表格下方的 {n} 行合计、小计或签字栏（第 {rows} 行）不是工人记录，已跳过。",
          "{n} totals or signature lines under the table (rows {rows}) are not workers and were skipped.",
