@@ -115,8 +115,7 @@ def index_overlaps(mine: PeriodTables, period: str, others: dict[str, PeriodTabl
         return pl.DataFrame({"id_key": id_keys(ids)})
 
     my_days = worker_days(prepare(mine, period, None, dt.date(2000, 1, 1)))
-    ids = pl.concat([mine.attendance.get_column("id_number"), mine.payments.get_column("id_number")]).drop_nulls().unique()
-    my_keys = pl.DataFrame({"id_key": id_keys(ids)})
+    my_keys = paid_keys(mine)  # paid twice: paid here and paid there
     days = [worker_days(prepare(t, period, None, dt.date(2000, 1, 1))).join(my_days, on="id_key").select("id_key", shared=pl.col("days") & pl.col("days_right"))
             .filter(pl.col("shared") != 0).with_columns(other=pl.lit(code)) for code, t in others.items()]
     paid = [paid_keys(t).join(my_keys, on="id_key").with_columns(other=pl.lit(code)) for code, t in others.items()]

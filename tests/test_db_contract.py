@@ -419,19 +419,21 @@ def test_migration_0003_fills_figures_and_rollups_from_stored_rows(tmp_path):
 
 
 def test_worker_index_overlaps_paid_elsewhere_and_versions(db):
-    alice, bob, carol = 1 << 62, -(1 << 63), 42  # id_keys are signed 64-bit
+    alice, bob, carol, dave = 1 << 62, -(1 << 63), 42, 7  # id_keys are signed 64-bit
     def days(*ds: int) -> int:  # the days present, as bits (bit d-1 for day d)
         return sum(1 << (d - 1) for d in ds)
 
     assert db.replace_worker_index(P1, "2026-11", 10, [(alice, days(3, 4)), (bob, days(3))],
-                                   [month(alice), month(bob, paid_fen=30000)])
+                                   [month(alice), month(bob, paid_fen=30000), month(dave, paid_fen=500)])
     assert db.replace_worker_index(P2, "2026-11", 11, [(alice, days(4, 30)), (bob, days(5)), (carol, days(3))],
-                                   [month(alice, paid_fen=20000), month(bob), month(carol, paid_fen=100)])
+                                   [month(alice, paid_fen=20000), month(bob), month(carol, paid_fen=100),
+                                    month(dave, paid_fen=600)])
     db.replace_worker_index(P3, "2026-10", 12, [(alice, days(4))], [month(alice, paid_fen=1)])  # another period
     assert db.overlaps(P1, "2026-11") == [(P2, alice, days(4))]
     assert db.overlaps(P2, "2026-11") == [(P1, alice, days(4))]
-    assert db.paid_elsewhere(P1, "2026-11") == [(P2, alice)]
-    assert db.paid_elsewhere(P2, "2026-11") == [(P1, bob)]
+    # Paid twice: paid by both projects. Alice is paid by P2 only, Bob by P1 only.
+    assert db.paid_elsewhere(P1, "2026-11") == [(P2, dave)]
+    assert db.paid_elsewhere(P2, "2026-11") == [(P1, dave)]
 
     # An older computation finishing late changes nothing.
     assert not db.replace_worker_index(P2, "2026-11", 9, [], [])

@@ -73,3 +73,23 @@ def test_cross_project_overlap_is_flagged_on_both_projects(client, admin, what):
         found = client.get(f"/api/v1/projects/{code}/periods/{golden.PERIOD}/findings", headers=admin).json()["findings"]
         hits = [f for f in found if f["rule"] == rule]
         assert len(hits) == 1 and other_code in hits[0]["message"]
+
+
+def test_a_worker_paid_by_one_project_only_is_not_paid_twice(client, admin):
+    """GOLDEN-2 has the worker's attendance but paid nothing; GOLDEN-1 paid them: no PAID_TWICE
+    on either (domain.md: paid for the same period by two projects)."""
+    other = {**PROJECT, "code": "GOLDEN-2", "dedicated_account": "4425010020239361399"}
+    for project in (PROJECT, other):
+        assert client.post("/api/v1/projects", json=project, headers=admin).status_code == 201
+    workers, _, extra = golden.month(False)
+    for project, files, kinds in ((PROJECT, golden.files(workers, extra), ("roster", "contracts", "attendance", "payments")),
+                                  (other, golden.files(workers[:1], extra), ("roster", "attendance"))):
+        for kind in kinds:
+            name, data = files[kind]
+            r = client.post(f"/api/v1/projects/{project['code']}/uploads", data={"kind": kind, "period": golden.PERIOD},
+                            files={"file": (name, data)}, headers=admin)
+            assert r.status_code == 201
+    for code in ("GOLDEN-1", "GOLDEN-2"):
+        found = client.get(f"/api/v1/projects/{code}/periods/{golden.PERIOD}/findings", headers=admin).json()["findings"]
+        rules = {f["rule"] for f in found}
+        assert "ATTENDANCE_OVERLAP" in rules and "PAID_TWICE" not in rules

@@ -163,3 +163,11 @@ def test_one_contract_per_worker_covers_days_as_the_general_path_does():
         assert quick.equals(slow)
         seen.update(quick.get_column("covers").to_list())
     assert seen == {True, False}  # the cases had days inside and outside a term
+
+
+def test_paid_twice_needs_a_payment_on_both_projects():
+    """A worker with attendance here whom only the other project paid is not paid twice
+    (domain.md: paid for the same period by two projects)."""
+    other = {"P2": ([roster_row()], [], [], [pay(付款账号="1", 银行流水号="X1")])}
+    assert "PAID_TWICE" in codes(cross(others=other))
+    assert "PAID_TWICE" not in codes(cross(payments=[], others=other))

@@ -372,12 +372,13 @@ class Database:
             return [tuple(row) for row in c.execute(q)]
 
     def paid_elsewhere(self, project: str, period: str) -> list[tuple[str, int]]:
-        """(other project, id_key): a worker of this project-period paid by another project for the same period."""
+        """(other project, id_key): a worker this project paid for the period whom another project
+        also paid for the same period."""
         mine, other = t.worker_months.alias("mine"), t.worker_months.alias("other")
         q = (select(other.c.project, other.c.id_key).distinct()
              .join_from(mine, other, (other.c.period == mine.c.period) & (other.c.id_key == mine.c.id_key)
                         & (other.c.project != mine.c.project))
-             .where(mine.c.project == project, mine.c.period == period, other.c.paid_fen > 0)
+             .where(mine.c.project == project, mine.c.period == period, mine.c.paid_fen > 0, other.c.paid_fen > 0)
              .order_by(other.c.project, other.c.id_key))
         with self._read() as c:
             return [tuple(row) for row in c.execute(q)]
