@@ -207,3 +207,26 @@ def test_csv_payer_column_must_match_the_query(client, project, bank):
     r = client.post(f"/api/v1/payment-batches?batch_id=C1&payer_account={ACCOUNT}", content=csv_text.encode(),
                     headers={**bank, "Content-Type": "text/csv", "Idempotency-Key": "C1"})
     assert r.status_code == 400
+
+
+def test_a_wage_sheet_row_under_a_bank_transaction_id_with_other_content_is_a_conflict(client, project, contractor,
+                                                                                         bank):
+    """The bank's record is what moved and is counted; the sheet's row that says otherwise
+    under the same transaction id is reported as TXN_CONFLICT on the period, at its row, never
+    dropped silently. Either order of arrival."""
+    upload(client, contractor, project["code"], "payments", PERIOD, "payments.csv")
+    records = fixture_records()
+    mine = dict(records[0], amount="1.00")  # the bank says 1.00 went under the sheet's first id
+    assert push(client, bank, batch([mine], batch_id="BX2")).status_code == 201
+    found = client.get(f"/api/v1/projects/{project['code']}/periods/{PERIOD}/findings", headers=contractor).json()
+    hits = [f for f in found["findings"] if f["rule"] == "TXN_CONFLICT"]
+    assert len(hits) == 1 and hits[0]["row"] == 2 and "BX2" in hits[0]["message"]
+    assert found["counts"]["by_rule"]["TXN_CONFLICT"] == 1
+    payments = stored_payments(client)
+    assert payments.height == 37
+    assert payments.filter(pl.col("bank_txn_id") == mine["bank_txn_id"]).get_column("amount_fen").to_list() == [100]
+    # The same content from the bank is the same payout: no conflict.
+    same = dict(records[1])
+    assert push(client, bank, batch([same], batch_id="BX3")).status_code == 201
+    found = client.get(f"/api/v1/projects/{project['code']}/periods/{PERIOD}/findings", headers=contractor).json()
+    assert found["counts"]["by_rule"]["TXN_CONFLICT"] == 1

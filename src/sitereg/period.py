@@ -52,6 +52,13 @@ def _conform(frame: pl.DataFrame, like: pl.DataFrame) -> pl.DataFrame:
 
 def load(catalog: Catalog, project: str, period: str) -> tuple[PeriodTables, dict[str, str]]:
     """The current tables of a project-period and the upload id each came from."""
+    t, current, _ = _load(catalog, project, period)
+    return t, current
+
+
+def _load(catalog: Catalog, project: str, period: str) -> tuple[PeriodTables, dict[str, str], pl.DataFrame]:
+    """``load``, and the TXN_CONFLICT findings of wage-sheet rows whose transaction id a bank
+    record of the period holds with other content."""
     blank = PeriodTables.empty()
     frames: dict[str, pl.DataFrame] = {}
     current: dict[str, str] = {}
@@ -69,9 +76,13 @@ def load(catalog: Catalog, project: str, period: str) -> tuple[PeriodTables, dic
         frames[kind] = _conform(frame, getattr(blank, kind)) if frame.height else getattr(blank, kind)
     # Bank-pushed records join the uploaded wage sheet: one payments table, one code path.
     bank = [tables.read(catalog.store, key) for key in catalog.db.batch_parts(project, period)]
+    conflicts = pl.DataFrame(schema={**CROSS_FINDING_SCHEMA, "upload_id": pl.String})
     if bank:
-        # Bank records first: a wage sheet row repeating a bank transaction is the same payout.
-        frames["payments"] = pl.concat([*[b.select(blank.payments.columns) for b in bank], frames["payments"]],
+        bank_rows = pl.concat([b.select(blank.payments.columns) for b in bank], how="vertical_relaxed")
+        conflicts = _txn_conflicts(bank_rows, frames["payments"])
+        # Bank records first: a wage sheet row repeating a bank transaction is the same payout,
+        # and one that says otherwise is a conflict (above); the bank's record is what moved.
+        frames["payments"] = pl.concat([bank_rows, frames["payments"]],
                                        how="vertical_relaxed").unique("bank_txn_id", keep="first", maintain_order=True)
     # Entry/exit records: the project's whole log up to the period's end, every accepted upload.
     logs = [r for r in catalog.db.uploads(project, kind="entry_exit") if r.status == "accepted" and r.table_key
@@ -83,7 +94,25 @@ def load(catalog: Catalog, project: str, period: str) -> tuple[PeriodTables, dic
             current["entry_exit"] = pointers["entry_exit"]
     else:
         frames["entry_exit"] = blank.entry_exit
-    return PeriodTables(**frames), current
+    return PeriodTables(**frames), current, conflicts
+
+
+# What a transaction says: the same id with other content is another payout under a used id.
+TXN_CONTENT = ("period", "id_number", "payee_account", "amount_fen", "paid_at")
+
+
+def _txn_conflicts(bank: pl.DataFrame, uploaded: pl.DataFrame) -> pl.DataFrame:
+    """TXN_CONFLICT for each uploaded row whose transaction id a bank record holds with other
+    content: the row is not counted (the bank's record is), and the finding names the batch."""
+    first = bank.unique("bank_txn_id", keep="first", maintain_order=True).select(
+        "bank_txn_id", *[pl.col(n).alias(f"_bank_{n}") for n in TXN_CONTENT], _batch="upload_id")
+    differs = pl.any_horizontal(pl.col(n).ne_missing(pl.col(f"_bank_{n}")) for n in TXN_CONTENT)
+    return (uploaded.join(first, on="bank_txn_id", how="inner").filter(differs)
+            .select(rule=pl.lit("TXN_CONFLICT"), kind=pl.lit("payments"), row=pl.col("__row__").cast(pl.Int64),
+                    column=pl.lit(None, pl.String), value=ck.mask(pl.col("bank_txn_id"), None),
+                    worker=ck.mask_id(pl.col("id_number")),
+                    args=pl.struct(first=pl.col("_batch")).struct.json_encode(),
+                    upload_id=pl.col("upload_id")))
 
 
 def _file_findings(catalog: Catalog, current: dict[str, str]) -> list[pl.DataFrame]:
@@ -111,11 +140,11 @@ def _overlap_findings(catalog: Catalog, project: str, period: str, t: PeriodTabl
 def findings(catalog: Catalog, settings: Settings, project: Project, period: str, today: dt.date) -> pl.DataFrame:
     """Every current finding of the project-period: per-file ones of the current uploads, then
     the cross-file ones from the current tables, then the cross-project ones from the index."""
-    t, current = load(catalog, project.code, period)
+    t, current, conflicts = _load(catalog, project.code, period)
     prepared = prepare(t, period, project.dedicated_account, today)
     none = pl.DataFrame(schema=OVERLAP_SCHEMA)
     cross = cross_findings(prepared, none, settings.overpaid_ratio)
-    return pl.concat([*_file_findings(catalog, current), cross.with_columns(upload_id=pl.lit(None, pl.String)),
+    return pl.concat([*_file_findings(catalog, current), conflicts, cross.with_columns(upload_id=pl.lit(None, pl.String)),
                       _overlap_findings(catalog, project.code, period, t, settings).with_columns(upload_id=pl.lit(None, pl.String))],
                      how="diagonal_relaxed")
 
@@ -132,10 +161,10 @@ def recheck(catalog: Catalog, settings: Settings, project: Project, period: str,
     row with the error counts /risks shows. Both are written under a version taken before the
     tables are read, so a slower, older computation can never replace a newer one."""
     version = catalog.db.next_version()
-    t, current = load(catalog, project.code, period)
+    t, current, conflicts = _load(catalog, project.code, period)
     prepared = prepare(t, period, project.dedicated_account, today)
     cross = cross_findings(prepared, pl.DataFrame(schema=OVERLAP_SCHEMA), settings.overpaid_ratio)
-    file_parts = _file_findings(catalog, current)
+    file_parts = [*_file_findings(catalog, current), conflicts]
     days = worker_days(prepared)
     catalog.db.replace_worker_index(project.code, period, version, list(days.iter_rows()),
                                     _worker_months(prepared, [*file_parts, cross]))
