@@ -16,7 +16,7 @@ from litestar.response import Response
 from sitereg import grammar as g
 from sitereg import period as period_mod
 from sitereg.api.auth import Principal, require_role
-from sitereg.api.errors import bad_request
+from sitereg.api.errors import bad_request, not_found
 from sitereg.api.periods import checked_period, visible_project
 from sitereg.catalog import Catalog, Project
 from sitereg.validate import coverage as cov
@@ -122,11 +122,20 @@ def _scope(catalog: Catalog, principal: Principal, region: str | None,
     return (inside, None) if inside else (None, [])
 
 
+def check_region(principal: Principal, region: str | None) -> None:
+    """A bureau asking for a region that neither lies in nor contains its own: 404, as for
+    every read outside a token's scope (the 通报 answers the same)."""
+    if principal.role == "bureau" and region is not None and not any(
+            region.startswith(s) or s.startswith(region) for s in principal.scope):
+        raise not_found("区划", "Region")
+
+
 def stored_rows(request: Request, principal: Principal, first: str, last: str, region: str | None,
                 investment_type: str | None) -> tuple[pl.DataFrame, dict]:
     """The stored rows of every project-period in view and the projects in view, for the
     exports, the 通报 and /risks (the dashboard's JSON sums in the database instead)."""
     require_role(principal, "admin", "bureau", "contractor")
+    check_region(principal, region)
     _check_type(investment_type)
     state = request.app.state
     catalog: Catalog = state.catalog
@@ -160,6 +169,7 @@ class CoverageController(Controller):
         ``Accept: text/csv`` answers one line per project-period."""
         first, last = _periods(period, period_from, period_to)
         require_role(principal, "admin", "bureau", "contractor")
+        check_region(principal, region)
         _check_type(investment_type)
         state = request.app.state
         catalog: Catalog = state.catalog
