@@ -101,6 +101,12 @@ def test_worker_ledger_across_projects_in_scope_and_audited(client, admin, proje
     assert client.get(f"/api/v1/workers/{worker}/ledger", headers=contractor).status_code == 403
     events = client.get("/api/v1/audit", headers=admin).json()["events"]
     assert any(e["action"] == "worker_ledger" for e in events)
+    # The ID as typed, a final X in lower case: the same worker, echoed and audited as X.
+    assert worker.endswith("X")
+    r = client.get(f"/api/v1/workers/{worker[:-1]}x/ledger?from=2026-01&to=2026-12", headers=bureau)
+    assert r.status_code == 200 and r.json()["worker"] == body["worker"]
+    events = client.get("/api/v1/audit", headers=admin).json()["events"]
+    assert {e["target"] for e in events if e["action"] == "worker_ledger"} == {body["worker"]}
 
 
 def test_today_is_judged_in_the_configured_time_zone():

@@ -29,12 +29,13 @@ def ledger(request: Request, principal: NamedDependency[Principal], id_number: F
     require_role(principal, "admin", "bureau")
     first, last = _range(request, period_from, to)
     catalog = request.app.state.catalog
-    key = id_keys(pl.Series([id_number.upper()])).item()
+    id_number = id_number.upper()  # a final x is X, as in every stored table (domain.md)
+    key = id_keys(pl.Series([id_number])).item()
     rows = catalog.db.worker_months(key, first, last)
     # One query for the worker's projects (a migrant worker may have dozens over 36 months).
     projects = {p.code: p for p in catalog.db.projects(codes=sorted({r["project"] for r in rows}))}
     visible = [r for r in rows if r["project"] in projects and principal.sees(projects[r["project"]])]
-    masked = id_number[:6] + "********" + id_number[-4:]
+    masked = id_number[:6] + "********" + id_number[-4:] if len(id_number) >= 10 else "****"  # as mask_id
     audit(request, principal, "worker_ledger", masked, period_from=first, period_to=last, months=len(visible))
     if not visible:
         raise not_found("该工人在您权限范围内的记录", "Records of this worker in your scope")
