@@ -181,3 +181,15 @@ def test_full_width_id_card_phone_and_amount_are_normalised_with_one_info_per_co
 
 def test_plain_values_get_no_normalisation_info():
     assert "VALUE_NORMALISED" not in codes(check("roster", [roster_row()]))
+
+
+def test_a_card_number_excel_stored_as_a_number_is_a_format_error_not_a_luhn_warning():
+    """Excel keeps 15 significant digits of a number: a 19-digit card typed into a General cell
+    shows 19 digits, the last four of them zeros. It is not the worker's card."""
+    cut = CARD_A[:15] + "0" * (len(CARD_A) - 15)
+    result = check("roster", [roster_row(工资卡号=cut), roster_row(身份证号码=ID_B, 姓名="李梅", 性别="女", 工资卡号=CARD_B)],
+                   numeric={"工资卡号": [True, False]})
+    assert codes(result) == ["BANK_CARD_FORMAT"]
+    assert result.findings.get_column("row").to_list() == [2]
+    # The same digits typed as text are judged by their check digit only.
+    assert "BANK_CARD_FORMAT" not in codes(check("roster", [roster_row(工资卡号=cut)]))

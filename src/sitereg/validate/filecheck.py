@@ -65,6 +65,7 @@ TABLE_SCHEMAS: dict[str, dict[str, pl.DataType]] = {
 }
 # Money columns: a numeric cell is read as its number format shows it (two decimals).
 MONEY = ("amount", "wage_rate", "gross", "deductions", "net", "unit_rate")
+CARD_COLUMNS = ("bank_card", "ssc_number", "payee_account")
 
 # Cleaned as codes (inner spaces and dashes dropped, upper-cased). Not bank_txn_id: a bank's
 # transaction ids are compared exactly as the bank wrote them.
@@ -389,6 +390,11 @@ def _canonical(table: Table, kind: str, hm: HeaderMap) -> tuple[pl.DataFrame, li
     frame = frame.with_columns(
         numeric.alias("_num_id") if numeric is not None else pl.lit(False).alias("_num_id")
     )
+    # Card numbers stored as numbers: Excel kept 15 significant digits of them.
+    for name in CARD_COLUMNS:
+        if name in hm.columns:
+            mask = table.numeric.get(hm.columns[name])
+            frame = frame.with_columns((pl.lit(mask) if mask is not None else pl.lit(False)).alias(f"_num_{name}"))
     for name in MONEY:
         mask = table.numeric.get(hm.columns.get(name, ""))
         if mask is not None:  # 3333.3333… in a cell formatted 0.00 is 3333.33 to the clerk

@@ -211,6 +211,11 @@ def _id_status(env: Env) -> pl.Expr:
             .otherwise(c("_id_text_status")))
 
 
+def _card_cut(col: str, env: Env) -> pl.Expr:
+    """A card number Excel stored as a number: 16-19 digits shown, only the first 15 the card's."""
+    return env.col(f"_num_{col}", pl.Boolean).fill_null(False) & (c(col).str.len_chars() > 15)
+
+
 # An ID repeats on every day of attendance: its text is checked once per distinct value.
 ID_TEXT_STATUS = Derived("_id_text_status", lambda env: ck.id_status(c("id_number"), pl.lit(False), env.today),
                          by_value="id_number")
@@ -451,16 +456,17 @@ RULES: tuple[Rule, ...] = (
          check=lambda col, env: c(col).is_not_null() & ~c("_credit_ok"), derives=(CREDIT_OK,),
          title_zh="统一社会信用代码无效", title_en="Credit code invalid"),
     Rule("BANK_CARD_FORMAT", "error", "codes",
-         "「{column}」{value} 不是 16-19 位数字的银行卡号。请把该列设为文本格式后填写完整卡号。",
-         "'{column}' {value} is not a 16-19 digit card number. Format the column as Text and enter the full number.",
+         "「{column}」{value} 不是完整的 16-19 位数字银行卡号（或被 Excel 当作数字保存，只保留了前 15 位）。请把该列设为文本格式后填写完整卡号。",
+         "'{column}' {value} is not a full 16-19 digit card number (or Excel stored it as a number and kept only its "
+         "first 15 digits). Format the column as Text and enter the full number.",
          ("roster", "payments"), ("bank_card", "ssc_number", "payee_account"),
-         check=lambda col, env: c(col).is_not_null() & ~ck.card_shape_valid(c(col)),
+         check=lambda col, env: c(col).is_not_null() & (~ck.card_shape_valid(c(col)) | _card_cut(col, env)),
          title_zh="银行卡号格式错误", title_en="Bank card format"),
     Rule("BANK_CARD_LUHN", "warning", "codes",
          "「{column}」{value} 未通过银行卡校验（Luhn），可能有录入错误。请与工人核对卡号。",
          "'{column}' {value} fails the card check digit (Luhn): probably mistyped. Check the number with the worker.",
          ("roster", "payments"), ("bank_card", "payee_account"),
-         check=lambda col, env: ck.card_shape_valid(c(col)) & ~ck.luhn_valid(c(col))
+         check=lambda col, env: ck.card_shape_valid(c(col)) & ~ck.luhn_valid(c(col)) & ~_card_cut(col, env)
          & (pl.lit(True) if col == "bank_card" else (c("_channel") == "bank_card")),
          title_zh="银行卡校验位不符", title_en="Card check digit"),
     Rule("PHONE_FORMAT", "warning", "codes",
