@@ -513,8 +513,9 @@ RULES: tuple[Rule, ...] = (
          args=lambda col, env: {"start": c("_entry_date" if col == "exit_date" else "_start_date").cast(pl.String)},
          title_zh="起止日期颠倒", title_en="Dates reversed"),
     Rule("DATE_OUT_OF_PERIOD", "error", "values",
-         "「{column}」{value} 不在所属期 {period} 内，本行未计入。请按月分别上传。",
-         "'{column}' {value} is outside the period {period}; this row was not counted. Upload each month separately.",
+         "「{column}」{value} 不在所属期 {period} 内（或该月没有这一天），未计入。请按月分别上传。",
+         "'{column}' {value} is outside the period {period} (or the month has no such day) and was not counted. "
+         "Upload each month separately.",
          ("attendance", "payroll", "payments"), ("date", "period"), "always",
          check=lambda col, env: c("_out_of_period") if col == "date" else (c("_period") != c("_upload_period")),
          args=lambda col, env: {"period": c("_upload_period")}, title_zh="不在所属期内", title_en="Outside the period"),
