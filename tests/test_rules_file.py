@@ -13,6 +13,8 @@ from ruleharness import (
     CREDIT,
     ID_A,
     ID_B,
+    PERIOD,
+    TODAY,
     attendance_rows,
     check,
     codes,
@@ -21,7 +23,10 @@ from ruleharness import (
     payroll_row,
     punch_row,
     roster_row,
+    table,
 )
+from sitereg.validate.codes import work_type_lookup
+from sitereg.validate.filecheck import Context, validate_file
 from sitereg.validate.rules import RULES
 
 BAD_CHECK = ID_A[:-1] + ("0" if ID_A[-1] != "0" else "1")
@@ -193,3 +198,16 @@ def test_a_card_number_excel_stored_as_a_number_is_a_format_error_not_a_luhn_war
     assert result.findings.get_column("row").to_list() == [2]
     # The same digits typed as text are judged by their check digit only.
     assert "BANK_CARD_FORMAT" not in codes(check("roster", [roster_row(工资卡号=cut)]))
+
+
+def test_a_roster_entry_date_is_required_until_the_project_has_an_entry_exit_log():
+    """domain.md: entry_date is required; formats.md: not where a 进退场 log exists (template 03,
+    which has no such column, comes with one)."""
+    rows = [roster_row(进场日期=None), roster_row(身份证号码=ID_B, 姓名="李梅", 性别="女", 工资卡号=CARD_B, 进场日期="2026年13月1日")]
+    alone = check("roster", rows)
+    assert alone.rows_rejected == 2 and codes(alone) == ["DATE_INVALID", "VALUE_MISSING"]
+    ctx = Context(PERIOD, TODAY, job_types=work_type_lookup(), entry_log=True)
+    with_log = validate_file(table(rows), "roster", ctx)
+    assert with_log.rows_rejected == 0 and codes(with_log) == ["DATE_INVALID"]
+    no_column = [{k: v for k, v in r.items() if k != "进场日期"} for r in rows]
+    assert check("roster", no_column).rows_rejected == 0

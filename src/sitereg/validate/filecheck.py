@@ -100,6 +100,9 @@ class Context:
     # The contractor's saved map for the project: header as written in their file -> canonical
     # column ("id_number", "name"…); it is consulted before the known headers.
     column_map: Mapping[str, str] | None = None
+    # The project has an entry/exit log (进退场) up to this period: on-site intervals come from
+    # it, and a roster's entry dates are then not required (formats.md).
+    entry_log: bool = False
 
 
 @dataclass(frozen=True)
@@ -537,8 +540,13 @@ def _by_value(lf: pl.LazyFrame, col: str, exprs: dict) -> pl.LazyFrame:
 
 
 def _env(prepared: pl.DataFrame, kind: str, ctx: Context, wide: bool) -> Env:
+    required = required_columns(kind)
+    if kind == "roster" and not ctx.entry_log and "entry_date" in prepared.columns:
+        # The roster's entry dates are the on-site intervals until a 进退场 log exists. A roster
+        # without the column (the national template 03 has none) is kept: its log comes with it.
+        required += ("entry_date",)
     return Env(kind=kind, names=frozenset(prepared.columns), period=ctx.period, today=ctx.today, wide=wide,
-               required=required_columns(kind), age_limit_men=ctx.age_limit_men, age_limit_women=ctx.age_limit_women)
+               required=required, age_limit_men=ctx.age_limit_men, age_limit_women=ctx.age_limit_women)
 
 
 def _run_rules(prepared: pl.DataFrame, env: Env, hm: HeaderMap, rules: Sequence[Rule]) -> tuple[pl.DataFrame, pl.DataFrame]:

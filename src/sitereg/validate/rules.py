@@ -511,6 +511,8 @@ RULES: tuple[Rule, ...] = (
          ("roster", "contracts"), ("exit_date", "end_date"),
          check=lambda col, env: c(f"_{col}") < c("_entry_date" if col == "exit_date" else "_start_date"),
          args=lambda col, env: {"start": c("_entry_date" if col == "exit_date" else "_start_date").cast(pl.String)},
+         # An exit date without an entry column (template 03 keeps entries in the 进退场 log) has nothing to precede.
+         applies=lambda col, env: ("_entry_date" if col == "exit_date" else "_start_date") in env.names,
          title_zh="起止日期颠倒", title_en="Dates reversed"),
     Rule("DATE_OUT_OF_PERIOD", "error", "values",
          "「{column}」{value} 不在所属期 {period} 内（或该月没有这一天），未计入。请按月分别上传。",
