@@ -173,3 +173,20 @@ def test_a_form_field_that_is_not_utf8_is_400_not_500(client, project, contracto
     r = client.post(f"/api/v1/projects/{project['code']}/uploads", content=body,
                     headers={**contractor, "Content-Type": "multipart/form-data; boundary=XX"})
     assert r.status_code == 400 and r.json()["code"] == "BAD_REQUEST"
+
+
+def test_roster_entry_dates_are_required_until_the_project_has_an_entry_exit_log(client, project, contractor):
+    """A blank 进场日期 rejects the row (domain.md: required); once the project's 进退场 log is in,
+    the log gives the on-site dates and the same roster is taken whole (formats.md)."""
+    text = (FIXTURES / "roster_en.csv").read_text(encoding="utf-8").splitlines()
+    header, first, *rest = text
+    entry = header.split(",").index("entry_date")
+    cells = first.split(",")
+    cells[entry] = ""
+    data = "\n".join([header, ",".join(cells), *rest]).encode()
+    before = upload(client, contractor, project["code"], "roster", "2026-10", "roster_blank_entry.csv", data).json()
+    assert before["rows_rejected"] == 1 and before["rows_accepted"] == len(rest)
+    assert upload(client, contractor, project["code"], "entry_exit", "2026-10", "platform_entry_exit.xlsx").status_code == 201
+    after = upload(client, contractor, project["code"], "roster", "2026-10", "roster_blank_entry2.csv",
+                   data + b"\n").json()
+    assert after["rows_rejected"] == 0 and after["rows_accepted"] == len(rest) + 1
