@@ -253,6 +253,18 @@ def test_gbk_csv_with_title_line_keeps_rows():
     assert fill_of(ws["D4"]) == RED
 
 
+def test_csv_with_a_line_break_in_a_cell_keeps_one_row_per_record_as_excel_does():
+    """Excel opens a quoted line break as a break inside the cell, not a new row: the finding's
+    row and the annotated workbook's row are the record's row in Excel."""
+    text = '姓名,身份证号码,备注\n甲,110105194912310029,"两行\n备注"\n乙,110105194912310029,x\n'
+    data = text.encode()
+    table = read_table(data, "r.csv", header_hints=header_hints())
+    assert table.frame.get_column("__row__").to_list() == [2, 3]
+    ws = load(annotate_workbook(data, "r.csv", [finding("NAME_MISSING", "error", 3, "姓名", "x")])).worksheets[1]
+    assert [c.value for c in ws[2]] == ["甲", "110105194912310029", "两行\n备注"]
+    assert [c.value for c in ws[3]] == ["乙", "110105194912310029", "x"] and fill_of(ws["A3"]) == RED
+
+
 # --------------------------------------------------------------------------------------------
 # annotate: formula injection, unreadable files
 

@@ -365,12 +365,8 @@ def _csv_polars(body: bytes, delim: str) -> tuple[pl.DataFrame, int] | None:
         return None
     cols = [f"c{i}" for i in range(1, n + 1)]
     df = df.rename(dict(zip(df.columns, cols)))
-    if b'"' in body:  # a quoted field may hold line breaks: the next record starts lower
-        breaks = pl.sum_horizontal(pl.col(c).str.count_matches("\n", literal=True).fill_null(0) for c in cols)
-        line = pl.int_range(1, pl.len() + 1, dtype=pl.Int64) + breaks.cum_sum().shift(1, fill_value=0)
-    else:
-        line = pl.int_range(1, pl.len() + 1, dtype=pl.Int64)
-    return df.with_columns(line.alias(ROW)), n
+    # Excel shows one row per record, a quoted line break staying inside its cell.
+    return df.with_columns(pl.int_range(1, pl.len() + 1, dtype=pl.Int64).alias(ROW)), n
 
 
 def _polars_csv_width(body: bytes, delim: str, n: int) -> pl.DataFrame | None:
@@ -383,19 +379,13 @@ def _polars_csv_width(body: bytes, delim: str, n: int) -> pl.DataFrame | None:
 
 
 def _csv_python(text: str, delim: str) -> tuple[pl.DataFrame, int]:
-    """Tolerant slow path with exact line numbers of where each record starts."""
+    """Tolerant slow path; rows numbered by record, as Excel shows them (a blank line is a row)."""
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delim, strict=False)
-    rows: list[list[str]] = []
-    lines: list[int] = []
-    prev = 0
-    for rec in reader:
-        lines.append(prev + 1)
-        prev = reader.line_num
-        rows.append(rec)
+    rows = list(reader)
     n = max((len(r) for r in rows), default=0)
     columns = {f"c{i + 1}": [r[i] if i < len(r) else None for r in rows] for i in range(n)}
     df = pl.DataFrame(columns, schema={c: pl.String for c in columns})
-    return df.with_columns(pl.Series(ROW, lines, dtype=pl.Int64)), n
+    return df.with_columns(pl.int_range(1, pl.len() + 1, dtype=pl.Int64).alias(ROW)), n
 
 
 # --------------------------------------------------------------------------------------------

@@ -530,7 +530,7 @@ def _sheet_title(filename: str, taken: Iterable[str] = ()) -> str:
 
 
 def _csv_preamble(data: bytes, table: Table) -> dict[int, list[str]]:
-    """Records above the header row (title, notes), by the line they start on."""
+    """Records above the header row (title, notes), by their row as Excel shows them."""
     if table.header_row <= 1:
         return {}
     enc = {"utf-8-sig": "utf-8-sig", "gb18030": "gb18030"}.get(table.encoding or "", "utf-8")
@@ -538,9 +538,8 @@ def _csv_preamble(data: bytes, table: Table) -> dict[int, list[str]]:
         text = data.decode(enc)
     except UnicodeDecodeError:
         return {}
-    # only the beginning of the file matters; cut after the header line
-    lines = text.splitlines(keepends=True)
-    head = "".join(lines[: table.header_row + 1])
+    # only the beginning of the file matters: each reader below stops after the header row
+    head = text
     want = {_norm_header(h) for h in table.headers}
     best: tuple[int, dict[int, list[str]]] = (-1, {})
     for delim in (",", ";", "\t", "|"):
@@ -554,7 +553,7 @@ def _csv_preamble(data: bytes, table: Table) -> dict[int, list[str]]:
                     score = sum(1 for v in rec if _norm_header(v) in want)
                 elif start < table.header_row:
                     records[start] = rec
-                start = reader.line_num + 1
+                start += 1
                 if start > table.header_row:
                     break
         except csv.Error:
