@@ -122,6 +122,7 @@ def test_same_transaction_in_a_second_batch_is_not_counted_twice(client, project
     changed = [{**records[0], "amount": "1.00"}]
     third = push(client, bank, batch(changed, "B3")).json()
     assert third["rejected"] == 1 and third["records"][0]["findings"][0]["rule"] == "TXN_CONFLICT"
+    assert "首次出现于：B1。" in third["records"][0]["findings"][0]["message"]  # the batch that holds the id
 
 
 def test_bank_sees_its_own_batches_only(client, project, bank, tokens):

@@ -248,14 +248,14 @@ def test_batch_parts_recorded_once_in_arrival_order(db):
 
 
 def test_claim_txns_reports_duplicates_and_conflicts(db):
-    assert db.claim_txns("ACC1", "B1", [("T1", "d1"), ("T2", "d2")]) == (set(), set())
-    assert db.claim_txns("ACC1", "B2", [("T1", "d1"), ("T2", "other"), ("T3", "d3")]) == ({"T1"}, {"T2"})
-    assert db.claim_txns("ACC1", "B1", [("T1", "d1"), ("T2", "d2")]) == (set(), set())  # a replay
-    assert db.claim_txns("ACC2", "B7", [("T1", "other")]) == (set(), set())  # another payer's ids are its own
-    assert db.claim_txns("ACC1", "B3", []) == (set(), set())
+    assert db.claim_txns("ACC1", "B1", [("T1", "d1"), ("T2", "d2")]) == (set(), {})
+    assert db.claim_txns("ACC1", "B2", [("T1", "d1"), ("T2", "other"), ("T3", "d3")]) == ({"T1"}, {"T2": "B1"})
+    assert db.claim_txns("ACC1", "B1", [("T1", "d1"), ("T2", "d2")]) == (set(), {})  # a replay
+    assert db.claim_txns("ACC2", "B7", [("T1", "other")]) == (set(), {})  # another payer's ids are its own
+    assert db.claim_txns("ACC1", "B3", []) == (set(), {})
     many = [(f"M{i:05d}", "d") for i in range(2500)]  # more than one read-back chunk
-    assert db.claim_txns("ACC1", "B4", many) == (set(), set())
-    assert db.claim_txns("ACC1", "B5", many[::-1]) == ({i for i, _ in many}, set())
+    assert db.claim_txns("ACC1", "B4", many) == (set(), {})
+    assert db.claim_txns("ACC1", "B5", many[::-1]) == ({i for i, _ in many}, {})
 
 
 # -- audit and column maps

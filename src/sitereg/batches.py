@@ -206,8 +206,9 @@ def _process(catalog: Catalog, batch: Batch, projects: dict[str, Project], today
     if accepted is not None and accepted.height:
         duplicates, conflicts = _claim_transactions(catalog, batch, accepted)
         if conflicts:
-            found = pl.concat([found, _record_findings(raw.filter(pl.col("__row__").is_in(conflicts)), "TXN_CONFLICT",
-                                                       "bank_txn_id", {"first": "earlier batch / 之前的批次"})])
+            held_by = pl.col("__row__").replace_strict(conflicts, default=None, return_dtype=pl.String)
+            found = pl.concat([found, _record_findings(raw.filter(pl.col("__row__").is_in(list(conflicts))), "TXN_CONFLICT",
+                                                       "bank_txn_id", None, first=held_by)])
         drop = duplicates | set(conflicts)
         accepted = accepted.filter(~pl.col("__row__").is_in(list(drop)))
         for (project, period), part in accepted.group_by("project", "period", maintain_order=True):
@@ -245,14 +246,16 @@ def txn_claims(records: pl.DataFrame) -> list[tuple[str, str]]:
     return [(txn, hashlib.sha256(text.encode()).hexdigest()) for txn, text in content.iter_rows()]
 
 
-def _claim_transactions(catalog: Catalog, batch: Batch, accepted: pl.DataFrame) -> tuple[set[int], list[int]]:
+def _claim_transactions(catalog: Catalog, batch: Batch, accepted: pl.DataFrame) -> tuple[set[int], dict[int, str]]:
     """Claim the batch's transactions for its payer account in the database (a unique
     constraint): rows whose id another batch already stored with the same content are the same
-    payout (duplicates, kept once); with other content they are conflicts."""
+    payout (duplicates, kept once); with other content they are conflicts (row -> the batch
+    that holds the id)."""
     mine = accepted.select("__row__", "bank_txn_id", "project", *TXN_CONTENT)
     held_same, held_other = catalog.db.claim_txns(batch.payer_account, batch.batch_id, txn_claims(mine))
     duplicates = set(mine.filter(pl.col("bank_txn_id").is_in(list(held_same))).get_column("__row__").to_list())
-    conflicts = mine.filter(pl.col("bank_txn_id").is_in(list(held_other))).get_column("__row__").to_list()
+    conflicts = {row: held_other[txn] for row, txn in mine.filter(pl.col("bank_txn_id").is_in(list(held_other)))
+                 .select("__row__", "bank_txn_id").iter_rows()}
     return duplicates, conflicts
 
 

@@ -243,17 +243,18 @@ class Database:
         with self._read() as c:
             return list(c.scalars(q))
 
-    def claim_txns(self, payer: str, batch_id: str, txns: list[tuple[str, str]]) -> tuple[set[str], set[str]]:
+    def claim_txns(self, payer: str, batch_id: str, txns: list[tuple[str, str]]) -> tuple[set[str], dict[str, str]]:
         """Store every transaction the payer account does not hold yet; return (duplicates,
         conflicts): ids another batch already stored with the same content, and ids stored with
-        other content. A replay of the same batch finds its own transactions and reports neither."""
+        other content (each with the batch that holds it). A replay of the same batch finds its
+        own transactions and reports neither."""
         wanted: dict[str, str] = {}
         for txn_id, digest in txns:
             wanted.setdefault(txn_id, digest)
         # Sorted, so concurrent batches lock shared ids in the same order and never deadlock.
         ids = sorted(wanted)
         if not ids:
-            return set(), set()
+            return set(), {}
         k = t.bank_txns.c
         held: dict[str, tuple[str, str]] = {}
         with self._write() as c:
@@ -263,7 +264,7 @@ class Database:
                 q = select(k.bank_txn_id, k.batch_id, k.digest).where(k.payer == payer,
                                                                         k.bank_txn_id.in_(ids[start:start + _CHUNK]))
                 held.update((i, (b, d)) for i, b, d in c.execute(q))
-        conflicts = {i for i in ids if held[i][1] != wanted[i]}
+        conflicts = {i: held[i][0] for i in ids if held[i][1] != wanted[i]}
         duplicates = {i for i in ids if held[i][1] == wanted[i] and held[i][0] != batch_id}
         return duplicates, conflicts
 
