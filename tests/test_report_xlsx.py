@@ -74,3 +74,7 @@ def test_templates_have_text_id_columns_and_drop_downs(client, contractor):
         if kind in ("roster", "contracts", "payments"):
             assert ws.data_validations.dataValidation
     assert client.get("/api/v1/templates/wages.xlsx", headers=contractor).status_code == 404
+    # By the kind's Chinese name too, as uploads take it (api.md).
+    zh = client.get("/api/v1/templates/花名册.xlsx", headers=contractor)
+    assert zh.status_code == 200 and zh.content[:2] == b"PK"
+    assert "roster" in zh.headers["content-disposition"]

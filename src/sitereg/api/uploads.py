@@ -175,8 +175,9 @@ class UploadController(Controller):
 
     @get("/templates/{name:str}", operation_id="getTemplate", sync_to_thread=True, media_type=XLSX)
     def template(self, request: Request, name: FromPath[str]) -> Response[bytes]:
-        """A blank template: roster.xlsx, contracts.xlsx, attendance.xlsx or payments.xlsx."""
+        """A blank template of a kind, by its name or its Chinese name: roster.xlsx, 花名册.xlsx, …"""
         kind = name.removesuffix(".xlsx")
+        kind = KIND_NAMES.get(kind, kind)
         if not name.endswith(".xlsx") or kind not in KINDS:
             raise not_found("模板", "Template")
         data = template_workbook(kind, lang=lang_of(request))
