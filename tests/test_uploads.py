@@ -190,3 +190,14 @@ def test_roster_entry_dates_are_required_until_the_project_has_an_entry_exit_log
     after = upload(client, contractor, project["code"], "roster", "2026-10", "roster_blank_entry2.csv",
                    data + b"\n").json()
     assert after["rows_rejected"] == 0 and after["rows_accepted"] == len(rest) + 1
+
+
+def test_period_findings_say_which_uploads_they_were_computed_from(client, project, contractor):
+    """An empty month answers no findings and no uploads, not a clean bill; the roster of
+    October carries over to November, attendance does not."""
+    url = f"/api/v1/projects/{project['code']}/periods/2026-11/findings"
+    empty = client.get(url, headers=contractor).json()
+    assert empty["findings"] == [] and empty["current_uploads"] == {}
+    roster = upload(client, contractor, project["code"], "roster", "2026-10", "roster.xlsx").json()
+    upload(client, contractor, project["code"], "attendance", "2026-10", "attendance_wide.xlsx")
+    assert client.get(url, headers=contractor).json()["current_uploads"] == {"roster": roster["upload_id"]}

@@ -43,4 +43,7 @@ class PeriodController(Controller):
         frame = period_mod.findings(request.app.state.catalog, request.app.state.settings, project, period,
                                     request.app.state.today())
         rendered = render(frame, None, lang_of(request), request.app.state.settings.report_limit)
-        return {"project": code, "period": period, **rendered}
+        # What the findings were computed from (roster and contracts carry over from earlier
+        # months): a month with nothing uploaded shows {} here, not a clean bill.
+        current = request.app.state.catalog.current_uploads(code, period)
+        return {"project": code, "period": period, "current_uploads": dict(sorted(current.items())), **rendered}
