@@ -381,7 +381,7 @@ FILLED = {
         "银行流水号": "HX202611144998840011",
     },
 }
-SHEETS = {"roster": "花名册", "contracts": "劳动合同", "attendance": "考勤表", "payments": "工资发放表"}
+SHEETS = {"roster": "花名册", "contracts": "劳动合同", "attendance": "考勤表", "payments": "银行代发结果"}
 
 
 def fill_template(kind: str) -> bytes:
@@ -477,7 +477,7 @@ def test_template_drop_downs():
     assert ws[f"{headers['合同开始日期']}4"].number_format == "yyyy-mm-dd"
     assert ws[f"{headers['用工单位统一社会信用代码']}500"].number_format == "@"
 
-    ws = load(template_workbook("payments"))["工资发放表"]
+    ws = load(template_workbook("payments"))["银行代发结果"]
     headers = {c.value: c.column_letter for c in ws[3]}
     assert validations(ws)[headers["发放渠道"]].formula1 == '"银行卡,社保卡"'
     for h in ("收款账号", "付款账号", "银行流水号", "身份证号码"):

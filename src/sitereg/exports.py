@@ -28,7 +28,7 @@ PCT = "0.0%"
 MONEY = "#,##0.00"
 COUNT = "#,##0"
 INVESTMENT_ZH = {"government": "政府投资", "state_owned": "国企投资", "other": "其他"}
-KIND_ZH = {"roster": "花名册", "contracts": "劳动合同", "attendance": "考勤表", "payments": "工资发放表",
+KIND_ZH = {"roster": "花名册", "contracts": "劳动合同", "attendance": "考勤表", "payments": "银行代发结果",
            "payroll": "工资表", "entry_exit": "进退场记录"}
 SEVERITY_ZH = {"error": "错误", "warning": "警告", "info": "提示"}
 RATE_COLUMNS = (("realname_rate", "实名制覆盖率"), ("contract_rate", "劳动合同签订率"),

@@ -28,7 +28,7 @@ from sitereg.validate.columns import KINDS, SCHEMAS
 MAX_ENTRIES = 200  # a sheet with more columns than this is not a wage sheet
 MAX_HEADER = 100  # characters of one header as written
 KIND_ZH = {"roster": "花名册", "contracts": "劳动合同", "attendance": "考勤表", "payroll": "工资表",
-           "payments": "工资发放记录（银行）", "entry_exit": "进退场记录"}
+           "payments": "银行代发结果", "entry_exit": "进退场记录"}
 EXAMPLE = {"mapping": {"工人名字": "name", "身份证号（18位）": "id_number", "银行卡号码": "bank_card"}}
 SHAPE_ZH = '请求体应为 JSON：{"mapping": {"文件中的列名": "标准列名", ...}}'
 SHAPE_EN = 'The body must be JSON: {"mapping": {"header as written": "canonical column", ...}}'

@@ -43,7 +43,7 @@ FINDING_SCHEMA = {
 # (row numbers repeat from sheet to sheet).
 SHEET = "sheet"
 KIND_LABELS = {"roster": "花名册", "contracts": "劳动合同", "attendance": "考勤表", "payroll": "工资表",
-               "payments": "工资发放记录（银行）", "entry_exit": "进退场记录"}
+               "payments": "银行代发结果", "entry_exit": "进退场记录"}
 
 # Typed columns of each kind's table, in order; amounts are integer fen.
 TABLE_SCHEMAS: dict[str, dict[str, pl.DataType]] = {

@@ -61,7 +61,7 @@ if openpyxl.DEFUSEDXML is not True:  # not an assert: must also hold under pytho
 
 AUTHOR = "sitereg"
 TEMPLATE_SHEETS = {"roster": "花名册", "contracts": "劳动合同", "attendance": "考勤表", "payroll": "工资表",
-                   "payments": "工资发放表", "entry_exit": "进退场记录"}
+                   "payments": "银行代发结果", "entry_exit": "进退场记录"}
 CODE_SHEET = "代码表"
 
 SEVERITIES = ("error", "warning", "info")
@@ -647,7 +647,7 @@ _TEMPLATE_TEXT = {
             "contracts": "劳动合同台账",
             "attendance": "建筑工人考勤表（____年__月）",
             "payroll": "农民工工资表（____年__月）",
-            "payments": "农民工工资发放表",
+            "payments": "农民工工资银行代发结果",
             "entry_exit": "建筑工人进退场记录",
         },
         "hint": "（橙色表头为必填项，蓝色为选填；从第 4 行起每行填一条，请勿修改表头）",

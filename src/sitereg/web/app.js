@@ -7,7 +7,7 @@ const TOKEN_KEY = "sitereg.token";
 
 const ROLE_LABEL = { admin: "管理员", bureau: "监管部门", contractor: "施工总承包单位", bank: "银行代发系统" };
 const INVESTMENT_LABEL = { government: "政府投资", state_owned: "国企投资", other: "其他" };
-const KIND_LABEL = { roster: "花名册", contracts: "劳动合同", attendance: "考勤表", payroll: "工资表", payments: "工资发放表",
+const KIND_LABEL = { roster: "花名册", contracts: "劳动合同", attendance: "考勤表", payroll: "工资表", payments: "银行代发结果",
   entry_exit: "进退场记录" };
 const SEVERITY_LABEL = { error: "错误", warning: "警告", info: "提示" };
 const STATUS_LABEL = { active: "在建", completed: "已完工" };
