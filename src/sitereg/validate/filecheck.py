@@ -69,6 +69,10 @@ CARD_COLUMNS = ("bank_card", "ssc_number", "payee_account")
 
 # Cleaned as codes (inner spaces and dashes dropped, upper-cased). Not bank_txn_id: a bank's
 # transaction ids are compared exactly as the bank wrote them.
+# Characters the cleaning of those columns changes (full-width forms, inner spaces and
+# dashes, apostrophes, lower case); edge spaces are trimmed from every cell and not counted.
+_FULL_WIDTH = "[\uff01-\uff5e]"
+_CODE_CHANGES = "[\\s\\-\u3000'a-z\uff01-\uff5e]"
 _CODE_COLUMNS = {"id_number", "bank_card", "ssc_number", "phone", "payer_account", "payee_account",
                  "employer_credit_code"}
 _PRESENT = ["√", "✓", "✔", "1", "出勤", "○", "●", "V", "v", "是", "到", "上班"]
@@ -369,27 +373,33 @@ def _resolve_workers(frame: pl.DataFrame, kind: str, roster: pl.DataFrame | None
 def _canonical(table: Table, kind: str, hm: HeaderMap) -> tuple[pl.DataFrame, list[pl.DataFrame]]:
     """The file's columns under their canonical names, cleaned; and one VALUE_NORMALISED info
     per ID, card, phone, account or amount column in which typing was normalised."""
+    typed = {name: header for name, header in hm.columns.items() if name in _CODE_COLUMNS or name in MONEY}
+    # Which of them hold full-width characters, or anything normalising could change: one cheap
+    # pass, so that the common clean file pays for neither the translation nor the count.
+    flags = table.frame.select(
+        *[c(h).cast(pl.String).str.contains(_FULL_WIDTH).any().alias(f"fw_{n}") for n, h in typed.items()],
+        *[c(h).cast(pl.String).str.contains(_CODE_CHANGES if n in _CODE_COLUMNS else _FULL_WIDTH).any().alias(n)
+          for n, h in typed.items()]).row(0, named=True) if typed else {}
     exprs = [c("__row__")]
-    changed = []
+    cleaned: dict[str, pl.Expr] = {}
     for name, header in hm.columns.items():
         raw = c(header).cast(pl.String)
-        if name in _CODE_COLUMNS:
-            clean = ck.clean_code(ck.half_width(raw))
-        elif name in MONEY:
-            clean = ck.clean_text(ck.half_width(raw))
-        else:
+        if name not in typed:
             exprs.append(ck.clean_text(raw).alias(name))
             continue
-        exprs.append(clean.alias(name))
-        changed.append((clean != ck.clean_text(raw)).fill_null(False).sum().alias(name))
+        text = ck.half_width(raw) if flags[f"fw_{name}"] else raw
+        cleaned[name] = ck.clean_code(text) if name in _CODE_COLUMNS else ck.clean_text(text)
+        exprs.append(cleaned[name].alias(name))
     id_header = hm.columns.get("id_number")
     numeric = table.numeric.get(id_header) if id_header else None
     frame = table.frame.select(exprs)
     found = []
-    if changed:
-        for name, n in table.frame.select(changed).row(0, named=True).items():
+    for name, clean in cleaned.items():
+        if flags[name]:
+            raw = c(typed[name]).cast(pl.String)
+            n = table.frame.select((clean != ck.clean_text(raw)).fill_null(False).sum()).item()
             if n:
-                found.append(file_finding("VALUE_NORMALISED", column=hm.columns[name], args={"n": n}))
+                found.append(file_finding("VALUE_NORMALISED", column=typed[name], args={"n": n}))
     frame = frame.with_columns(
         numeric.alias("_num_id") if numeric is not None else pl.lit(False).alias("_num_id")
     )
