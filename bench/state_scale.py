@@ -199,7 +199,7 @@ def main() -> None:
         bureau = catalog.issue_token("bureau", ("44",))
         one = probe(data_dir, args.database_url, bureau, [f"/api/v1/coverage?period={D.PERIOD}"], 20)
         trend = probe(data_dir, args.database_url, bureau,
-                      [f"/api/v1/coverage?period_from={months[-12]}&period_to={D.PERIOD}"], 5)
+                      [f"/api/v1/coverage?period_from={months[-min(12, len(months))]}&period_to={D.PERIOD}"], 5)
         warm = sorted(one["warm"])
         print(f"  fresh process start-up (imports, app, database open; not counted) {one['startup_s']:.2f} s")
         for label, value, target in (
