@@ -69,12 +69,12 @@ CARD_COLUMNS = ("bank_card", "ssc_number", "payee_account")
 
 # Cleaned as codes (inner spaces and dashes dropped, upper-cased). Not bank_txn_id: a bank's
 # transaction ids are compared exactly as the bank wrote them.
+_CODE_COLUMNS = {"id_number", "bank_card", "ssc_number", "phone", "payer_account", "payee_account",
+                 "employer_credit_code"}
 # Characters the cleaning of those columns changes (full-width forms, inner spaces and
 # dashes, apostrophes, lower case); edge spaces are trimmed from every cell and not counted.
 _FULL_WIDTH = "[\uff01-\uff5e]"
 _CODE_CHANGES = "[\\s\\-\u3000'a-z\uff01-\uff5e]"
-_CODE_COLUMNS = {"id_number", "bank_card", "ssc_number", "phone", "payer_account", "payee_account",
-                 "employer_credit_code"}
 _PRESENT = ["√", "✓", "✔", "1", "出勤", "○", "●", "V", "v", "是", "到", "上班"]
 _ABSENT = ["0", "×", "✗", "✘", "X", "x", "休", "缺", "旷", "假", "-", "—", "/", "否", "病", "事"]
 _WEEKDAYS = ["一", "二", "三", "四", "五", "六", "日", "天"]
