@@ -21,6 +21,7 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, Cell
 from openpyxl.styles import Alignment, Font, PatternFill
 
+from sitereg.validate.columns import KIND_LABELS
 from sitereg.validate.rules import BY_CODE
 from sitereg.validate.workbook import csv_safe
 
@@ -28,8 +29,6 @@ PCT = "0.0%"
 MONEY = "#,##0.00"
 COUNT = "#,##0"
 INVESTMENT_ZH = {"government": "政府投资", "state_owned": "国企投资", "other": "其他"}
-KIND_ZH = {"roster": "花名册", "contracts": "劳动合同", "attendance": "考勤表", "payments": "银行代发结果",
-           "payroll": "工资表", "entry_exit": "进退场记录"}
 SEVERITY_ZH = {"error": "错误", "warning": "警告", "info": "提示"}
 RATE_COLUMNS = (("realname_rate", "实名制覆盖率"), ("contract_rate", "劳动合同签订率"),
                 ("dedicated_account_rate", "专户代发率（总包代发落实率）"), ("full_pay_rate", "足额发放率"),
@@ -244,7 +243,7 @@ def finding_lines(findings: list[dict[str, Any]], receipts: dict[str, Any], peri
         else:
             month, filename, upload = period, "", ""
             source = "跨项目核对" if f["rule"] in CROSS_PROJECT else "跨文件核对"
-        out.append([n, month, source, KIND_ZH.get(f.get("kind") or "", f.get("kind") or ""), filename, upload,
+        out.append([n, month, source, KIND_LABELS.get(f.get("kind") or "", f.get("kind") or ""), filename, upload,
                     SEVERITY_ZH.get(f["severity"], f["severity"]), f["rule"], rule.title_zh if rule else "",
                     f.get("row"), f.get("column") or "", f.get("value") or "", f.get("worker") or "", f.get("message") or ""])
     return out

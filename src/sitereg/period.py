@@ -20,6 +20,7 @@ import msgspec
 import polars as pl
 
 from sitereg import tables
+from sitereg.batches import TXN_CONTENT
 from sitereg.catalog import Catalog, Project
 from sitereg.db.schema import FIVE_COLUMNS
 from sitereg.grammar import add_months
@@ -95,10 +96,6 @@ def _load(catalog: Catalog, project: str, period: str) -> tuple[PeriodTables, di
     else:
         frames["entry_exit"] = blank.entry_exit
     return PeriodTables(**frames), current, conflicts
-
-
-# What a transaction says: the same id with other content is another payout under a used id.
-TXN_CONTENT = ("period", "id_number", "payee_account", "amount_fen", "paid_at")
 
 
 def _txn_conflicts(bank: pl.DataFrame, uploaded: pl.DataFrame) -> pl.DataFrame:

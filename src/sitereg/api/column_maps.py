@@ -23,12 +23,10 @@ from sitereg import grammar as g
 from sitereg.api.auth import Principal, audit
 from sitereg.api.errors import bad_request, forbidden
 from sitereg.api.periods import visible_project
-from sitereg.validate.columns import KINDS, SCHEMAS
+from sitereg.validate.columns import KIND_LABELS, KINDS, SCHEMAS
 
 MAX_ENTRIES = 200  # a sheet with more columns than this is not a wage sheet
 MAX_HEADER = 100  # characters of one header as written
-KIND_ZH = {"roster": "花名册", "contracts": "劳动合同", "attendance": "考勤表", "payroll": "工资表",
-           "payments": "银行代发结果", "entry_exit": "进退场记录"}
 EXAMPLE = {"mapping": {"工人名字": "name", "身份证号（18位）": "id_number", "银行卡号码": "bank_card"}}
 SHAPE_ZH = '请求体应为 JSON：{"mapping": {"文件中的列名": "标准列名", ...}}'
 SHAPE_EN = 'The body must be JSON: {"mapping": {"header as written": "canonical column", ...}}'
@@ -69,7 +67,7 @@ def parse_mapping(raw: bytes, kind: str) -> dict[str, str]:
     if unknown:
         shown = "、".join(f"「{h}」" for h in list(unknown)[:5])
         raise bad_request("COLUMN_MAP_INVALID",
-                          f"{shown} 对应的不是{KIND_ZH[kind]}的标准列；可用的标准列：{'、'.join(names)}",
+                          f"{shown} 对应的不是{KIND_LABELS[kind]}的标准列；可用的标准列：{'、'.join(names)}",
                           f"{', '.join(repr(h) for h in list(unknown)[:5])} map to no canonical column of {kind}; "
                           f"the columns are: {', '.join(names)}",
                           {"headers": list(unknown), "allowed": names})

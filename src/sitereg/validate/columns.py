@@ -8,6 +8,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
 KINDS = ("roster", "contracts", "attendance", "payroll", "payments", "entry_exit")
+# Each kind's Chinese name, as findings, exports, templates and pages show it.
+KIND_LABELS = {"roster": "花名册", "contracts": "劳动合同", "attendance": "考勤表", "payroll": "工资表",
+               "payments": "银行代发结果", "entry_exit": "进退场记录"}
 
 
 @dataclass(frozen=True)

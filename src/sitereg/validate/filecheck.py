@@ -21,6 +21,7 @@ import polars as pl
 from sitereg.validate import checks as ck
 from sitereg.validate import rules as registry
 from sitereg.validate.columns import (
+    KIND_LABELS,
     HeaderMap,
     column,
     detect_kind,
@@ -42,8 +43,6 @@ FINDING_SCHEMA = {
 # Findings of a workbook with several sheets carry one more column: the sheet they are on
 # (row numbers repeat from sheet to sheet).
 SHEET = "sheet"
-KIND_LABELS = {"roster": "花名册", "contracts": "劳动合同", "attendance": "考勤表", "payroll": "工资表",
-               "payments": "银行代发结果", "entry_exit": "进退场记录"}
 
 # Typed columns of each kind's table, in order; amounts are integer fen.
 TABLE_SCHEMAS: dict[str, dict[str, pl.DataType]] = {

@@ -49,7 +49,7 @@ from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.hyperlink import Hyperlink
 
 from sitereg.validate.codes import WORK_TYPES
-from sitereg.validate.columns import ID, NAME, SCHEMAS, Column, detect_kind, header_hints, normalise_header
+from sitereg.validate.columns import ID, KIND_LABELS, NAME, SCHEMAS, Column, detect_kind, header_hints, normalise_header
 from sitereg.validate.readers import FINDINGS_SHEETS, ROW, ReadFailure, Table, read_table
 from sitereg.validate.rules import BY_CODE
 
@@ -60,8 +60,7 @@ if openpyxl.DEFUSEDXML is not True:  # not an assert: must also hold under pytho
     raise ImportError("openpyxl runs without defusedxml; install defusedxml")
 
 AUTHOR = "sitereg"
-TEMPLATE_SHEETS = {"roster": "花名册", "contracts": "劳动合同", "attendance": "考勤表", "payroll": "工资表",
-                   "payments": "银行代发结果", "entry_exit": "进退场记录"}
+TEMPLATE_SHEETS = KIND_LABELS
 CODE_SHEET = "代码表"
 
 SEVERITIES = ("error", "warning", "info")
