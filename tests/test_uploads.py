@@ -201,3 +201,34 @@ def test_period_findings_say_which_uploads_they_were_computed_from(client, proje
     roster = upload(client, contractor, project["code"], "roster", "2026-10", "roster.xlsx").json()
     upload(client, contractor, project["code"], "attendance", "2026-10", "attendance_wide.xlsx")
     assert client.get(url, headers=contractor).json()["current_uploads"] == {"roster": roster["upload_id"]}
+
+
+def test_a_worker_on_two_sheets_of_one_roster_is_a_duplicate_naming_the_first_sheet(client, project, contractor):
+    """One sheet per 班组 is common (formats.md); the same ID on two of them is the same worker
+    listed twice (domain.md: DUPLICATE_WORKER), and the finding says where the first one is."""
+    import io
+
+    from openpyxl import Workbook
+
+    header, *lines = (FIXTURES / "roster_en.csv").read_text(encoding="utf-8").splitlines()
+    rows = [line.split(",") for line in lines[:4]]
+    wb = Workbook()
+    first = wb.active
+    first.title = "钢筋班"
+    second = wb.create_sheet("木工班")
+    for ws, part in ((first, rows[:2]), (second, [rows[2], rows[0], rows[3]])):
+        ws.append(header.split(","))
+        for r in part:
+            ws.append(r)
+    buf = io.BytesIO()
+    wb.save(buf)
+    receipt = upload(client, contractor, project["code"], "roster", "2026-10", "roster_teams.xlsx", buf.getvalue())
+    assert receipt.status_code == 201, receipt.text
+    body = receipt.json()
+    assert (body["rows_total"], body["rows_accepted"], body["rows_rejected"]) == (5, 4, 1)
+    for lang, where in (("zh", "工作表「钢筋班」第 2 行"), ("en", "row 2 of sheet '钢筋班'")):
+        report = client.get(body["report"], headers={**contractor, "Accept-Language": lang}).json()
+        dup = [f for f in report["findings"] if f["rule"] == "DUPLICATE_WORKER"]
+        assert [(f["sheet"], f["row"], f["column"]) for f in dup] == [("木工班", 3, "id_number")]
+        assert where in dup[0]["message"]
+        assert rows[0][header.split(",").index("id_number")] not in json.dumps(report, ensure_ascii=False)

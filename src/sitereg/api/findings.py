@@ -42,6 +42,10 @@ def finding_json(row: dict[str, Any], kind: str | None, lang: str) -> dict[str, 
         params["looks"] = "无法判断" if lang == "zh" else "none of the kinds"
     if params.get("nearest") == "-":
         params["nearest"] = "无" if lang == "zh" else "none"
+    if "first_row" in args:  # a row of this file (of another sheet with first_sheet)
+        params["first"] = _first_at(str(args["first_row"]), args.get("first_sheet"), lang)
+    elif rule.code == "DUPLICATE_WORKER" and "first" in args:  # findings stored before first_row
+        params["first"] = _first_at(str(args["first"]), None, lang)
     if rule.code == "VALUE_MISSING":
         params.setdefault("rejected", "（本行未入库）" if lang == "zh" else " (this row was not stored)")
     out = {
@@ -59,6 +63,13 @@ def finding_json(row: dict[str, Any], kind: str | None, lang: str) -> dict[str, 
     if row.get("upload_id"):
         out["upload_id"] = row["upload_id"]
     return out
+
+
+def _first_at(row: str, sheet: str | None, lang: str) -> str:
+    """Where a repeated key was first seen: a row of this sheet or of another sheet."""
+    if lang == "zh":
+        return f"工作表「{sheet}」第 {row} 行" if sheet else f"第 {row} 行"
+    return f"row {row} of sheet '{sheet}'" if sheet else f"row {row}"
 
 
 def _masked(value: Any) -> Any:

@@ -155,10 +155,50 @@ def validate_file(table: Table, kind: str, ctx: Context, rules: Sequence[Rule] |
         return FileResult(r.rows, r.findings.drop(SHEET), r.rows_total, r.rows_rejected, r.header_map)
     if len(results) == 1:
         return results[0]
+    results = _repeated_across_sheets(results, fitting, kind)
     rows = pl.concat([r.rows for r in results], how="vertical_relaxed")
     found = pl.concat([r.findings for r in results], how="vertical_relaxed")
     return FileResult(rows, found, sum(r.rows_total for r in results), sum(r.rows_rejected for r in results),
                       results[0].header_map)
+
+
+# A key that may appear once per file, and the rule a repeat breaks: within a sheet the rule
+# itself finds the repeat; across the sheets of one workbook (one per 班组) it is found here.
+_FILE_KEYS = {"roster": ("id_number", "DUPLICATE_WORKER"), "payments": ("bank_txn_id", "TXN_CONFLICT")}
+
+
+def _repeated_across_sheets(results: list[FileResult], sheets: list[Table], kind: str) -> list[FileResult]:
+    """Each sheet's accepted rows whose key an earlier sheet already has: rejected, with the
+    rule's finding naming the sheet and row where the key was first seen."""
+    if kind not in _FILE_KEYS:
+        return results
+    key, rule = _FILE_KEYS[kind]
+    seen = pl.concat([r.rows.select(key, "__row__", _sheet=pl.lit(i, pl.Int64)) for i, r in enumerate(results)])
+    seen = seen.filter(c(key).is_not_null())
+    firsts = seen.unique(key, keep="first", maintain_order=True).rename({"__row__": "_first_row", "_sheet": "_first_sheet"})
+    repeats = seen.join(firsts, on=key).filter(c("_sheet") != c("_first_sheet"))
+    if repeats.height == 0:
+        return results
+    names = [t.sheet for t in sheets]
+    sensitive = column(kind, key).sensitive
+    out = []
+    for i, r in enumerate(results):
+        mine = repeats.filter(c("_sheet") == i)
+        if mine.height == 0:
+            out.append(r)
+            continue
+        dropped = r.rows.join(mine.select("__row__"), on="__row__", how="semi")
+        found = dropped.join(mine.select("__row__", "_first_row", "_first_sheet"), on="__row__").select(
+            rule=pl.lit(rule), row=c("__row__").cast(pl.Int64), column=pl.lit(r.header_map.columns.get(key), pl.String),
+            value=ck.mask(c(key).cast(pl.String), sensitive), worker=ck.mask_id(c("id_number")),
+            args=pl.struct(first_row=c("_first_row").cast(pl.String),
+                           first_sheet=c("_first_sheet").replace_strict(dict(enumerate(names)), return_dtype=pl.String))
+            .struct.json_encode(),
+            sheet=pl.lit(names[i], pl.String))
+        rows = r.rows.join(mine.select("__row__"), on="__row__", how="anti")
+        out.append(FileResult(rows, pl.concat([r.findings, found], how="vertical_relaxed"), r.rows_total,
+                              r.rows_rejected + mine.get_column("__row__").n_unique(), r.header_map))
+    return out
 
 
 # Lines under a table that are not workers: totals, and the signature block.

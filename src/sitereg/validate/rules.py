@@ -423,10 +423,10 @@ RULES: tuple[Rule, ...] = (
                               "other": pl.when((c("a_name") != c("r_name")).fill_null(False)).then(c("a_name"))
                               .otherwise(c("p_name"))}),
     Rule("DUPLICATE_WORKER", "error", "identity",
-         "身份证号 {value} 在花名册中重复出现，第 {first} 行已登记。请删除重复行；本行未入库。",
-         "ID {value} is listed twice in the roster; row {first} already has it. Delete the repeated row; this row was not stored.",
+         "身份证号 {value} 在花名册中重复出现，{first}已登记。请删除重复行；本行未入库。",
+         "ID {value} is listed twice in the roster; {first} already has it. Delete the repeated row; this row was not stored.",
          ("roster",), ("id_number",), "always", check=lambda col, env: c("_dup"),
-         args=lambda col, env: {"first": c("_first_row")}, derives=(DUP, FIRST_ROW), title_zh="花名册重复人员", title_en="Duplicate worker"),
+         args=lambda col, env: {"first_row": c("_first_row")}, derives=(DUP, FIRST_ROW), title_zh="花名册重复人员", title_en="Duplicate worker"),
     Rule("GENDER_MISMATCH", "warning", "identity",
          "「{column}」为「{value}」，但身份证号显示为{expected}。请核对。",
          "'{column}' says '{value}' but the ID number says {expected}. Check which is right.",
@@ -582,7 +582,7 @@ RULES: tuple[Rule, ...] = (
          "银行流水号「{value}」重复，首次出现于：{first}。同一流水号只能对应一笔发放；本行未入库。",
          "Bank transaction id '{value}' repeats; first seen at: {first}. One id is one payout; this row was not stored.",
          ("payments",), ("bank_txn_id",), "always", check=lambda col, env: c("_txn_dup"),
-         args=lambda col, env: {"first": c("_txn_first_row")}, derives=(TXN_DUP, TXN_FIRST_ROW),
+         args=lambda col, env: {"first_row": c("_txn_first_row")}, derives=(TXN_DUP, TXN_FIRST_ROW),
          title_zh="银行流水号重复", title_en="Transaction id conflict"),
 )
 
