@@ -109,6 +109,71 @@ def test_worker_ledger_across_projects_in_scope_and_audited(client, admin, proje
     assert {e["target"] for e in events if e["action"] == "worker_ledger"} == {body["worker"]}
 
 
+def test_the_ledger_gives_the_codes_the_projects_findings_give_today(tmp_path, project_body):
+    """The ledger kept the codes of the day its month was last rechecked (PAYMENT_PENDING long
+    after the deadline) and left out the cross-project ones (ATTENDANCE_OVERLAP, PAID_TWICE)
+    that both projects' findings show. Each entry now has, for the worker, the codes of the
+    project-period's findings on the day it is read."""
+    clock = {"today": dt.date(2026, 11, 10)}  # before the 2026-11-15 deadline
+    with service(tmp_path, project_body, today=lambda: clock["today"]) as (client, admin):
+        other = {**project_body, "code": "XM-OTHER", "dedicated_account": "4425010020239361399"}
+        assert client.post("/api/v1/projects", json=other, headers=admin).status_code == 201
+        contractor = {"Authorization": "Bearer " + client.app.state.catalog.issue_token(
+            "contractor", (project_body["contractor_credit_code"],))}
+        codes = (project_body["code"], "XM-OTHER")
+        for code in codes:
+            for kind, name in (("roster", "roster.xlsx"), ("contracts", "contracts.xlsx"),
+                               ("attendance", "attendance_wide.xlsx")):
+                assert upload(client, contractor, code, kind, PERIOD, name).status_code == 201
+        worker = _first_worker_id()
+        masked = worker[:6] + "********" + worker[-4:]
+
+        def ledger() -> dict[str, list[str]]:
+            r = client.get(f"/api/v1/workers/{worker}/ledger?from={PERIOD}&to={PERIOD}", headers=admin)
+            assert r.status_code == 200, r.text
+            return {m["project"]: m["findings"] for m in r.json()["months"]}
+
+        def live() -> dict[str, list[str]]:
+            out = {}
+            for code in codes:
+                found = client.get(f"/api/v1/projects/{code}/periods/{PERIOD}/findings", headers=admin).json()
+                assert not found["truncated"]
+                out[code] = sorted({f["rule"] for f in found["findings"] if f["worker"] == masked})
+            return out
+
+        before = ledger()
+        assert before == live()
+        assert all("ATTENDANCE_OVERLAP" in c and "PAYMENT_PENDING" in c and "NOT_PAID" not in c for c in before.values())
+        clock["today"] = dt.date(2026, 12, 1)  # the deadline has passed; nothing uploaded since
+        after = ledger()
+        assert after == live()
+        assert all("NOT_PAID" in c and "PAYMENT_PENDING" not in c for c in after.values())
+        # Both projects pay the worker for the month: PAID_TWICE on both, as their findings say.
+        for code in codes:
+            assert upload(client, contractor, code, "payments", PERIOD, "payments.csv").status_code == 201
+        paid = ledger()
+        assert paid == live()
+        assert all("PAID_TWICE" in c for c in paid.values())
+
+
+def test_risks_count_payroll_shortfalls_once_the_deadline_passes(tmp_path):
+    """PAID_BELOW_PAYROLL turns on when the deadline passes, as NOT_PAID does: /risks counted it
+    only if the last recheck happened after the deadline."""
+    from ruleharness import ACCOUNT as HARNESS_ACCOUNT
+    from ruleharness import PERIOD as HARNESS_PERIOD
+    from ruleharness import attendance_rows, contract_row, payment_row, payroll_row, roster_row, tables_of
+    from sitereg import period as period_mod
+    from sitereg.validate.crosscheck import prepare, timed_codes
+
+    t = tables_of([roster_row()], [contract_row()], attendance_rows(), [payment_row(实发金额="100.00")],
+                  [payroll_row()])
+    p = prepare(t, HARNESS_PERIOD, HARNESS_ACCOUNT, dt.date(2026, 11, 1))  # rechecked before the deadline
+    row = period_mod._risk_counts([], timed_codes(p))
+    deadline = p.workers.get_column("deadline")[0]
+    assert "PAID_BELOW_PAYROLL" not in period_mod.errors_as_of(row, deadline)
+    assert period_mod.errors_as_of(row, deadline + dt.timedelta(days=1))["PAID_BELOW_PAYROLL"] == 1
+
+
 def test_today_is_judged_in_the_configured_time_zone():
     from sitereg.settings import Settings, today_in
 

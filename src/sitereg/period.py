@@ -30,19 +30,19 @@ from sitereg.validate import coverage as cov
 from sitereg.validate.crosscheck import (
     CROSS_FINDING_SCHEMA,
     OVERLAP_SCHEMA,
+    TIMED_CODES,
     PeriodTables,
     Prepared,
     cross_findings,
     overlaps,
     prepare,
+    timed_codes,
     worker_days,
 )
 from sitereg.validate.rules import BY_CODE
 
 KINDS = ("roster", "contracts", "attendance", "payroll", "payments", "entry_exit")
 ON_TIME_TYPE = pl.List(pl.Struct({"deadline": pl.Date, "n": pl.Int64, "d": pl.Int64}))
-# Error findings whose count depends on the day they are read (the pay deadline passing).
-TIME_DEPENDENT = ("NOT_PAID",)
 
 
 def _conform(frame: pl.DataFrame, like: pl.DataFrame) -> pl.DataFrame:
@@ -163,10 +163,11 @@ def recheck(catalog: Catalog, settings: Settings, project: Project, period: str,
     cross = cross_findings(prepared, pl.DataFrame(schema=OVERLAP_SCHEMA), settings.overpaid_ratio)
     file_parts = [*_file_findings(catalog, current), conflicts]
     days = worker_days(prepared)
+    timed = timed_codes(prepared)
     catalog.db.replace_worker_index(project.code, period, version, list(days.iter_rows()),
-                                    _worker_months(prepared, [*file_parts, cross]))
+                                    _worker_months(prepared, [*file_parts, cross], timed))
     counts = _counts(project, period, today, t, prepared)
-    counts.update(_risk_counts([*file_parts, cross], prepared))
+    counts.update(_risk_counts([*file_parts, cross], timed))
     catalog.db.put_coverage(project.code, period, version, project.region_code, project.investment_type, counts)
     catalog.db.clear_pending(project.code, period, version)
     return pl.concat([*file_parts, cross], how="diagonal_relaxed")
@@ -192,58 +193,65 @@ def settle(catalog: Catalog, settings: Settings, today: dt.date, first: str | No
     return [(p, m) for p, m, _ in marks if (p, m) not in done]
 
 
-def _worker_months(p: Prepared, parts: list[pl.DataFrame]) -> list[dict[str, Any]]:
+def _worker_months(p: Prepared, parts: list[pl.DataFrame], timed: pl.DataFrame) -> list[dict[str, Any]]:
     """One ledger row per worker of the period: days, expected, paid (all, and from the
     dedicated account into the worker's own account), when and from which accounts, and the
-    codes of the findings about them."""
+    codes of the findings about them: ``findings`` up to the pay deadline, ``findings_overdue``
+    after it (the ledger shows the one for the day it is read)."""
     w = p.workers
     if w.height == 0:
         return []
     found = pl.concat([f.select("rule", "worker") for f in parts if f.height], how="vertical_relaxed") if any(
         f.height for f in parts) else pl.DataFrame(schema={"rule": pl.String, "worker": pl.String})
-    codes = found.drop_nulls("worker").unique().group_by("worker").agg(findings=pl.col("rule").sort())
+    codes = (found.drop_nulls("worker").filter(~pl.col("rule").is_in(list(TIMED_CODES))).unique()
+             .group_by("worker").agg(_static=pl.col("rule")))
     pay = p.payouts.group_by("id_number").agg(
         paid_at=pl.col("paid_at").cast(pl.String).drop_nulls().unique().sort(),
         paid_from=ck.mask_card(pl.col("payer_account")).drop_nulls().unique().sort())
+    static = pl.col("_static").fill_null([])
     rows = (
         w.select("id_number", "id_key", "name", "days", "expected_fen", "paid_fen", "payroll_net_fen",
                  paid_dedicated_fen="paid_own_dedicated_fen")
         .with_columns(id_masked=ck.mask_id(pl.col("id_number")))
         .join(pay, on="id_number", how="left")
         .join(codes, left_on="id_masked", right_on="worker", how="left")
-        .drop("id_number")
+        .join(timed, on="id_number", how="left")
+        .with_columns(findings=pl.concat_list(static, pl.col("before").fill_null([])).list.unique().list.sort(),
+                      findings_overdue=pl.concat_list(static, pl.col("after").fill_null([])).list.unique().list.sort())
+        .drop("id_number", "_static", "before", "after")
     )
-    # The three lists as JSON text, encoded in bulk: Python lists of 4,000 rows cost 0.1 s.
-    lists = ("paid_at", "paid_from", "findings")
+    # The lists as JSON text, encoded in bulk: Python lists of 4,000 rows cost 0.1 s.
+    lists = ("paid_at", "paid_from", "findings", "findings_overdue")
     return rows.with_columns(
         pl.struct(pl.col(n).fill_null([])).struct.json_encode().str.slice(len(n) + 4).str.strip_suffix("}").alias(n)
         for n in lists).to_dicts()
 
 
-def _risk_counts(parts: list[pl.DataFrame], p: Prepared) -> dict[str, Any]:
-    """Error findings by rule for /risks, except those that turn into errors only once a pay
-    deadline passes: those are kept per deadline and judged on the day they are read."""
-    errors = [code for code, rule in BY_CODE.items() if rule.severity == "error" and code not in TIME_DEPENDENT]
+def _risk_counts(parts: list[pl.DataFrame], timed: pl.DataFrame) -> dict[str, Any]:
+    """Error findings by rule for /risks, except those that depend on a pay deadline having
+    passed: those are counted per deadline and rule, and judged on the day they are read."""
+    errors = [code for code, rule in BY_CODE.items() if rule.severity == "error" and code not in TIMED_CODES]
     found = pl.concat([f.select("rule") for f in parts], how="vertical_relaxed") if parts else pl.DataFrame(
         schema={"rule": pl.String})
     by_rule = dict(found.filter(pl.col("rule").is_in(errors)).group_by("rule").len().sort("rule").iter_rows())
-    unpaid = (p.workers.filter((pl.col("days") > 0) & (pl.col("paid_count") == 0))
-              .group_by("deadline").len().sort("deadline"))
+    timed_errors = [code for code in TIMED_CODES if BY_CODE[code].severity == "error"]
+    due = (timed.explode("after").filter(pl.col("after").is_in(timed_errors))
+           .group_by("deadline", "after").len().sort("deadline", "after"))
     # JSON text inside the row: region views parse rows in bulk with a fixed schema, and these
     # are read only for the projects /risks lists.
     return {"errors_by_rule": msgspec.json.encode({k: int(v) for k, v in by_rule.items()}).decode(),
-            "unpaid_by_deadline": msgspec.json.encode([{"deadline": d.isoformat(), "n": int(n)}
-                                                       for d, n in unpaid.iter_rows()]).decode()}
+            "unpaid_by_deadline": msgspec.json.encode([{"deadline": d.isoformat(), "rule": r, "n": int(n)}
+                                                       for d, r, n in due.iter_rows()]).decode()}
 
 
 def errors_as_of(row: dict[str, Any], today: dt.date) -> dict[str, int]:
-    """A coverage row's error counts by rule on ``today``: workers left unpaid past their
-    deadline count as NOT_PAID from the day after it."""
+    """A coverage row's error counts by rule on ``today``: the deadline-dependent ones (workers
+    left unpaid, or paid below the payroll) count from the day after their deadline."""
     out = dict(msgspec.json.decode(row.get("errors_by_rule") or "{}"))
-    unpaid = msgspec.json.decode(row.get("unpaid_by_deadline") or "[]")
-    overdue = sum(g["n"] for g in unpaid if today > dt.date.fromisoformat(g["deadline"]))
-    if overdue:
-        out["NOT_PAID"] = overdue
+    for g in msgspec.json.decode(row.get("unpaid_by_deadline") or "[]"):
+        if today > dt.date.fromisoformat(g["deadline"]):
+            rule = g.get("rule", "NOT_PAID")  # rows stored before the rule was kept counted NOT_PAID only
+            out[rule] = out.get(rule, 0) + g["n"]
     return dict(sorted(out.items()))
 
 

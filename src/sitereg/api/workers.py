@@ -3,6 +3,7 @@ labour inspector handling a complaint (api.md, "A worker's ledger")."""
 
 from __future__ import annotations
 
+import itertools
 from typing import Annotated, Any
 
 import polars as pl
@@ -32,6 +33,7 @@ def ledger(request: Request, principal: NamedDependency[Principal], id_number: F
     id_number = id_number.upper()  # a final x is X, as in every stored table (domain.md)
     key = id_keys(pl.Series([id_number])).item()
     rows = catalog.db.worker_months(key, first, last)
+    codes = _codes_today(rows, catalog.db.worker_days_of(key, first, last), request.app.state.today())
     # One query for the worker's projects (a migrant worker may have dozens over 36 months).
     projects = {p.code: p for p in catalog.db.projects(codes=sorted({r["project"] for r in rows}))}
     visible = [r for r in rows if r["project"] in projects and principal.sees(projects[r["project"]])]
@@ -48,9 +50,37 @@ def ledger(request: Request, principal: NamedDependency[Principal], id_number: F
             "project": r["project"], "project_name": projects[r["project"]].name, "period": r["period"],
             "days": r["days"], "expected": fen_to_text(r["expected_fen"]), "payroll_net": fen_to_text(r["payroll_net_fen"]),
             "paid": fen_to_text(r["paid_fen"]), "paid_from_dedicated": fen_to_text(r["paid_dedicated_fen"]),
-            "paid_at": r["paid_at"], "paid_from": r["paid_from"], "findings": r["findings"],
+            "paid_at": r["paid_at"], "paid_from": r["paid_from"], "findings": codes[(r["project"], r["period"])],
         } for r in visible],
     }
+
+
+def _codes_today(rows: list[dict], days: list[tuple[str, str, int]], today) -> dict[tuple[str, str], list[str]]:
+    """Each month's finding codes as the project-period's findings give them today: the stored
+    codes of the side of the pay deadline ``today`` is on, and the cross-project ones found
+    from the index over every project (in the caller's scope or not, as the project's own
+    findings have them): present on the same day elsewhere, paid for the month elsewhere."""
+    out: dict[tuple[str, str], set[str]] = {}
+    for r in rows:
+        overdue = r.get("deadline") and r.get("findings_overdue") is not None and today.isoformat() > r["deadline"]
+        out[(r["project"], r["period"])] = set(r["findings_overdue"] if overdue else r["findings"])
+    by_month: dict[str, list[tuple[str, int]]] = {}
+    for project, month, bits in days:
+        by_month.setdefault(month, []).append((project, bits))
+    for month, present in by_month.items():
+        for (p, bits), (q, other) in itertools.combinations(present, 2):
+            if bits & other:
+                out.setdefault((p, month), set()).add("ATTENDANCE_OVERLAP")
+                out.setdefault((q, month), set()).add("ATTENDANCE_OVERLAP")
+    paid: dict[str, list[str]] = {}
+    for r in rows:
+        if r["paid_fen"] > 0:
+            paid.setdefault(r["period"], []).append(r["project"])
+    for month, projects in paid.items():
+        if len(projects) > 1:
+            for p in projects:
+                out[(p, month)].add("PAID_TWICE")
+    return {k: sorted(v) for k, v in out.items()}
 
 
 def _range(request: Request, first: str | None, last: str | None) -> tuple[str, str]:

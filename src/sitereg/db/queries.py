@@ -393,10 +393,19 @@ class Database:
             q = q.where(w.project.in_(projects))
         with self._read() as c:
             rows = [dict(row._mapping) for row in c.execute(q)]
-        lists = _decode_all(f"[{r['paid_at']},{r['paid_from']},{r['findings']}]" for r in rows)
-        for row, (paid_at, paid_from, findings) in zip(rows, lists):
-            row.update(paid_at=paid_at, paid_from=paid_from, findings=findings)
+        lists = _decode_all(f"[{r['paid_at']},{r['paid_from']},{r['findings']},{r['findings_overdue'] or 'null'}]"
+                            for r in rows)
+        for row, (paid_at, paid_from, findings, overdue) in zip(rows, lists):
+            row.update(paid_at=paid_at, paid_from=paid_from, findings=findings, findings_overdue=overdue)
         return rows
+
+    def worker_days_of(self, id_key: int, first: str, last: str) -> list[tuple[str, str, int]]:
+        """(project, period, days present as bits) of one worker across projects and months."""
+        d = t.worker_days.c
+        q = (select(d.project, d.period, d.days).where(d.id_key == id_key, d.period.between(first, last))
+             .order_by(d.period, d.project))
+        with self._read() as c:
+            return [tuple(row) for row in c.execute(q)]
 
     # -- coverage (versioned: an older computation never replaces a newer one)
     def put_coverage(self, project: str, period: str, version: int, region_code: str, investment_type: str,
@@ -698,6 +707,10 @@ def _replace_rows(c: Connection, table: Table, project: str, period: str, rows: 
     _bulk_insert(c, table, sorted(new - old, key=lambda r: r[2]))
 
 
+def _iso(value: Any) -> str | None:
+    return value.isoformat() if isinstance(value, dt.date) else value
+
+
 def _month_row(project: str, period: str, m: dict) -> tuple:
     def listed(name: str) -> str:  # a list, or its JSON text when a recheck encoded the column in bulk
         value = m.get(name, [])
@@ -705,7 +718,7 @@ def _month_row(project: str, period: str, m: dict) -> tuple:
 
     return (project, period, m["id_key"], m["id_masked"], m["name"], m["days"], m.get("expected_fen"),
             m.get("payroll_net_fen"), m["paid_fen"], m["paid_dedicated_fen"], listed("paid_at"), listed("paid_from"),
-            listed("findings"))
+            listed("findings"), listed("findings_overdue"), _iso(m.get("deadline")))
 
 
 _CUMULATIVE_SUMMED = tuple(n for n in COUNTS if n not in ("on_time_n", "on_time_d"))

@@ -198,6 +198,7 @@ worker_days = Table(
     Column("days", BigInteger, nullable=False),
     PrimaryKeyConstraint("project", "period", "id_key"),
     Index(None, "period", "id_key"),
+    Index(None, "id_key", "period"),  # one worker's months (the ledger)
 )
 
 worker_months = Table(
@@ -214,7 +215,10 @@ worker_months = Table(
     Column("paid_dedicated_fen", BigInteger, nullable=False),
     Column("paid_at", Text, nullable=False),  # JSON lists
     Column("paid_from", Text, nullable=False),
-    Column("findings", Text, nullable=False),
+    Column("findings", Text, nullable=False),  # rule codes up to the pay deadline
+    # After it (NOT_PAID in place of PAYMENT_PENDING…); null in rows stored before 0007.
+    Column("findings_overdue", Text),
+    Column("deadline", Key),  # ISO date
     PrimaryKeyConstraint("project", "period", "id_key"),  # also the (project, period) index
     Index(None, "id_key", "period"),
 )

@@ -325,3 +325,32 @@ def cross_findings(prepared: Prepared, overlap: pl.DataFrame, overpaid_ratio: fl
     if not parts:
         return pl.DataFrame(schema=CROSS_FINDING_SCHEMA)
     return pl.concat(pl.collect_all(parts))
+
+
+def _timed_rules(rules: Sequence[Rule]) -> list[Rule]:
+    return [r for r in rules if r.over == "workers" and r.across is not None and registry.OVERDUE in r.across_derives]
+
+
+# Codes of the worker rules that turn on or off when the pay deadline passes (NOT_PAID,
+# PAYMENT_PENDING…): a view stored before the deadline is judged again on the day it is read.
+TIMED_CODES = frozenset(r.code for r in _timed_rules(registry.RULES))
+
+
+def timed_codes(prepared: Prepared, rules: Sequence[Rule] | None = None) -> pl.DataFrame:
+    """Per worker: ``deadline``, and the codes of the deadline-dependent rules up to the
+    deadline (``before``) and after it (``after``), whatever day it is now."""
+    timed = _timed_rules(registry.RULES if rules is None else rules)
+    w = prepared.workers
+    if not timed or w.height == 0:
+        return pl.DataFrame(schema={"id_number": pl.String, "deadline": pl.Date, "before": pl.List(pl.String),
+                                    "after": pl.List(pl.String)})
+    others = [d for r in timed for d in r.across_derives if d is not registry.OVERDUE]
+    codes = pl.concat_list([pl.when(r.across().fill_null(False)).then(pl.lit(r.code)) for r in timed]).list.drop_nulls()
+    frames = []
+    for overdue in (False, True):
+        lf = w.lazy().with_columns(overdue=pl.lit(overdue))
+        lf = derive(lf, others, Env(kind="workers", names=frozenset(w.columns))) if others else lf
+        frames.append(lf.select(codes))
+    before, after = pl.collect_all(frames)
+    return pl.DataFrame({"id_number": w.get_column("id_number"), "deadline": w.get_column("deadline"),
+                         "before": before.to_series(), "after": after.to_series()})
