@@ -174,6 +174,22 @@ def test_risks_count_payroll_shortfalls_once_the_deadline_passes(tmp_path):
     assert period_mod.errors_as_of(row, deadline + dt.timedelta(days=1))["PAID_BELOW_PAYROLL"] == 1
 
 
+def test_ledger_paid_from_dedicated_is_what_left_the_dedicated_account():
+    """A payout from the project's dedicated account into someone else's card left the 专户:
+    the ledger said paid_from_dedicated 0.00 beside that very account in paid_from. Whose card
+    it reached is PAYEE_NOT_WORKER's business."""
+    from ruleharness import ACCOUNT as HARNESS_ACCOUNT
+    from ruleharness import CARD_B, attendance_rows, contract_row, payment_row, roster_row, tables_of
+    from sitereg import period as period_mod
+    from sitereg.validate.crosscheck import prepare, timed_codes
+
+    t = tables_of([roster_row()], [contract_row()], attendance_rows(), [payment_row(收款账号=CARD_B)])
+    p = prepare(t, PERIOD, HARNESS_ACCOUNT, TODAY)
+    [month] = period_mod._worker_months(p, [], timed_codes(p))
+    assert month["paid_dedicated_fen"] == month["paid_fen"] > 0
+    assert p.workers.get_column("paid_own_dedicated_fen").to_list() == [0]  # the coverage rate's figure
+
+
 def test_today_is_judged_in_the_configured_time_zone():
     from sitereg.settings import Settings, today_in
 

@@ -195,7 +195,7 @@ def settle(catalog: Catalog, settings: Settings, today: dt.date, first: str | No
 
 def _worker_months(p: Prepared, parts: list[pl.DataFrame], timed: pl.DataFrame) -> list[dict[str, Any]]:
     """One ledger row per worker of the period: days, expected, paid (all, and from the
-    dedicated account into the worker's own account), when and from which accounts, and the
+    dedicated account, into whichever account), when and from which accounts, and the
     codes of the findings about them: ``findings`` up to the pay deadline, ``findings_overdue``
     after it (the ledger shows the one for the day it is read)."""
     w = p.workers
@@ -211,7 +211,7 @@ def _worker_months(p: Prepared, parts: list[pl.DataFrame], timed: pl.DataFrame) 
     static = pl.col("_static").fill_null([])
     rows = (
         w.select("id_number", "id_key", "name", "days", "expected_fen", "paid_fen", "payroll_net_fen",
-                 paid_dedicated_fen="paid_own_dedicated_fen")
+                 "paid_dedicated_fen")
         .with_columns(id_masked=ck.mask_id(pl.col("id_number")))
         .join(pay, on="id_number", how="left")
         .join(codes, left_on="id_masked", right_on="worker", how="left")

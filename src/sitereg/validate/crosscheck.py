@@ -194,6 +194,7 @@ def prepare(t: PeriodTables, period: str, dedicated_account: str | None, today: 
         paid_fen=c("amount_fen").sum(),
         paid_own_fen=c("amount_fen").filter(c("own")).sum(),
         paid_own_dedicated_fen=c("amount_fen").filter(c("own") & c("dedicated")).sum(),
+        paid_dedicated_fen=c("amount_fen").filter(c("dedicated")).sum(),
         paid_own_on_time_fen=c("amount_fen").filter(c("own") & ~c("late")).sum(),
     )
 
@@ -221,6 +222,7 @@ def prepare(t: PeriodTables, period: str, dedicated_account: str | None, today: 
             paid_fen=c("paid_fen").fill_null(0),
             paid_own_fen=c("paid_own_fen").fill_null(0),
             paid_own_dedicated_fen=c("paid_own_dedicated_fen").fill_null(0),
+            paid_dedicated_fen=c("paid_dedicated_fen").fill_null(0),
             paid_own_on_time_fen=c("paid_own_on_time_fen").fill_null(0),
             has_expected=c("has_expected").fill_null(False),
             deadline=c("deadline").fill_null(last_of_next),
