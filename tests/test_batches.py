@@ -231,3 +231,24 @@ def test_a_wage_sheet_row_under_a_bank_transaction_id_with_other_content_is_a_co
     assert push(client, bank, batch([same], batch_id="BX3")).status_code == 201
     found = client.get(f"/api/v1/projects/{project['code']}/periods/{PERIOD}/findings", headers=contractor).json()
     assert found["counts"]["by_rule"]["TXN_CONFLICT"] == 1
+
+
+def test_a_wage_sheet_sent_after_the_bank_batch_refuses_the_conflicting_row_in_its_receipt(client, project,
+                                                                                          contractor, bank):
+    """The bank's batch came first: the sheet's row under the same transaction id with other
+    content used to be counted as accepted in the receipt while the period's findings said it
+    was not stored. The receipt and the upload's report now say so, once."""
+    records = fixture_records()
+    assert push(client, bank, batch([dict(records[0], amount="1.00")], batch_id="BX9")).status_code == 201
+    r = upload(client, contractor, project["code"], "payments", PERIOD, "payments.csv")
+    assert r.status_code == 201, r.text
+    receipt = r.json()
+    assert (receipt["rows_accepted"], receipt["rows_rejected"], receipt["errors"]) == (36, 1, 1)
+    report = client.get(receipt["report"], headers=contractor).json()["findings"]
+    hits = [f for f in report if f["rule"] == "TXN_CONFLICT"]
+    assert len(hits) == 1 and hits[0]["row"] == 2 and "BX9" in hits[0]["message"] and hits[0]["column"]
+    found = client.get(f"/api/v1/projects/{project['code']}/periods/{PERIOD}/findings", headers=contractor).json()
+    assert found["counts"]["by_rule"]["TXN_CONFLICT"] == 1
+    payments = stored_payments(client)
+    assert payments.height == 37
+    assert payments.filter(pl.col("bank_txn_id") == records[0]["bank_txn_id"]).get_column("amount_fen").to_list() == [100]

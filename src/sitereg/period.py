@@ -98,6 +98,18 @@ def _load(catalog: Catalog, project: str, period: str) -> tuple[PeriodTables, di
     return PeriodTables(**frames), current, conflicts
 
 
+def bank_held(catalog: Catalog, project: str, period: str, rows: pl.DataFrame) -> pl.DataFrame:
+    """TXN_CONFLICT findings (without kind and upload id) for the rows of a payments upload
+    whose transaction id a bank record of the project-period already holds with other content:
+    the upload refuses them, so its receipt says what the period will count."""
+    parts = catalog.db.batch_parts(project, period) if rows.height else []
+    if not parts:
+        return pl.DataFrame(schema={n: d for n, d in CROSS_FINDING_SCHEMA.items() if n != "kind"})
+    blank = PeriodTables.empty().payments
+    bank = pl.concat([tables.read(catalog.store, key).select(blank.columns) for key in parts], how="vertical_relaxed")
+    return _txn_conflicts(bank, rows.with_columns(upload_id=pl.lit(None, pl.String))).drop("kind", "upload_id")
+
+
 def _txn_conflicts(bank: pl.DataFrame, uploaded: pl.DataFrame) -> pl.DataFrame:
     """TXN_CONFLICT for each uploaded row whose transaction id a bank record holds with other
     content: the row is not counted (the bank's record is), and the finding names the batch."""

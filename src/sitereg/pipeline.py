@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import PurePath
 
 import polars as pl
@@ -23,7 +23,7 @@ from sitereg.settings import Settings, today_in
 from sitereg.storage import ObjectStore
 from sitereg.validate.codes import work_type_lookup
 from sitereg.validate.columns import KINDS, column, detect_kind, header_hints, map_headers, match_score, nearest_header
-from sitereg.validate.filecheck import KIND_LABELS, Context, file_finding, validate_file
+from sitereg.validate.filecheck import KIND_LABELS, Context, FileResult, file_finding, validate_file
 from sitereg.validate.readers import ReadFailure, Table, read_table
 
 log = logging.getLogger("sitereg.pipeline")
@@ -110,6 +110,8 @@ def ingest(
         ctx = Context(period=period, today=today, age_limit_men=men, age_limit_women=women, job_types=_JOBS,
                       roster=roster, column_map=maps.get(kind), entry_log=entry_log)
         checked = validate_file(result, kind, ctx)
+        if kind == "payments":
+            checked = _refuse_bank_held(catalog, project.code, period, checked)
         findings = checked.findings
         total, rejected = checked.rows_total, checked.rows_rejected
         accepted = total - rejected
@@ -142,6 +144,20 @@ def ingest(
     log.info("upload %s project=%s period=%s kind=%s rows=%d accepted=%d errors=%d warnings=%d",
              upload_id, project.code, period, kind, total, accepted, receipt.errors, receipt.warnings)
     return Outcome(receipt, created=True, readable=readable)
+
+
+def _refuse_bank_held(catalog: Catalog, project: str, period: str, checked: FileResult) -> FileResult:
+    """A wage-sheet row whose 银行流水号 a bank batch already holds with other content is not
+    the payout the bank recorded: refused here with TXN_CONFLICT, as the period would not count it."""
+    from sitereg import period as period_mod
+
+    found = period_mod.bank_held(catalog, project, period, checked.rows)
+    if found.height == 0:
+        return checked
+    found = found.with_columns(column=pl.lit(checked.header_map.columns.get("bank_txn_id"), pl.String))
+    rows = checked.rows.join(found.select(__row__="row"), on="__row__", how="anti")
+    return replace(checked, rows=rows, findings=pl.concat([checked.findings, found], how="diagonal_relaxed"),
+                   rows_rejected=checked.rows_rejected + found.get_column("row").n_unique())
 
 
 def _resent(catalog: Catalog, settings: Settings, project: Project, existing: Receipt, today: dt.date) -> Outcome:
