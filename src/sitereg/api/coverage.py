@@ -123,10 +123,10 @@ def _scope(catalog: Catalog, principal: Principal, region: str | None,
 
 
 def check_region(principal: Principal, region: str | None) -> None:
-    """A bureau asking for a region that neither lies in nor contains its own: 404, as for
-    every read outside a token's scope (the 通报 answers the same)."""
-    if principal.role == "bureau" and region is not None and not any(
-            region.startswith(s) or s.startswith(region) for s in principal.scope):
+    """A bureau asking for a region that does not lie within its own: 404, as for every read
+    outside a token's scope (the 通报 answers the same). A wider region too: its figures would
+    be the bureau's own slice under the wider region's name."""
+    if principal.role == "bureau" and region is not None and not any(region.startswith(s) for s in principal.scope):
         raise not_found("区划", "Region")
 
 
