@@ -34,13 +34,19 @@ def test_contractor_sees_own_projects_only(client, project, tokens, contractor):
     assert client.get(f"/api/v1/projects/{project['code']}", headers=other).status_code == 404
 
 
-def test_upload_outside_scope_is_404_like_a_missing_project_and_read_is_404(client, project, tokens, contractor):
+def test_upload_outside_scope_is_403_like_a_missing_project_and_read_is_404(client, project, tokens, contractor, admin):
+    """api.md: a token outside its scope gets 403 for writes and 404 for reads. A write answers
+    the same whether the project exists or not: no existence oracle (pen test 5)."""
     other = tokens.issue("contractor", "91440106618704536K")
     r = upload(client, other, project["code"], "roster", PERIOD, "roster.xlsx")
     missing = upload(client, other, "XM-NO-SUCH-PROJECT", "roster", PERIOD, "roster.xlsx")
-    # The same answer whether the project exists or not: no existence oracle (pen test 5).
-    assert r.status_code == missing.status_code == 404
-    assert r.json() == missing.json()
+    assert r.status_code == missing.status_code == 403
+    assert r.json() == missing.json() and r.json()["code"] == "FORBIDDEN"
+    for code in (project["code"], "XM-NO-SUCH-PROJECT"):
+        put = client.put(f"/api/v1/projects/{code}/column-maps/roster", json={"mapping": {"工人名字": "name"}},
+                         headers=other)
+        assert put.status_code == 403, (code, put.text)
+    assert upload(client, admin, "XM-NO-SUCH-PROJECT", "roster", PERIOD, "roster.xlsx").status_code == 404
     mine = upload(client, contractor, project["code"], "roster", PERIOD, "roster.xlsx").json()
     for path in ("", "/report", "/original"):
         assert client.get(f"/api/v1/uploads/{mine['upload_id']}{path}", headers=other).status_code == 404
@@ -53,6 +59,7 @@ def test_bureau_reads_its_region_and_cannot_upload(client, project, tokens, cont
     assert client.get(f"/api/v1/uploads/{mine['upload_id']}/report", headers=inside).status_code == 200
     assert client.get(f"/api/v1/uploads/{mine['upload_id']}/report", headers=outside).status_code == 404
     assert upload(client, inside, project["code"], "roster", PERIOD, "roster.xlsx").status_code == 403
+    assert upload(client, outside, project["code"], "roster", PERIOD, "roster.xlsx").status_code == 403
 
 
 def test_unknown_upload_and_project_are_404(client, admin):

@@ -21,8 +21,8 @@ from litestar.params import FromPath
 
 from sitereg import grammar as g
 from sitereg.api.auth import Principal, audit
-from sitereg.api.errors import bad_request, forbidden
-from sitereg.api.periods import visible_project
+from sitereg.api.errors import bad_request
+from sitereg.api.periods import visible_project, writable_project
 from sitereg.validate.columns import KIND_LABELS, KINDS, SCHEMAS
 
 MAX_ENTRIES = 200  # a sheet with more columns than this is not a wage sheet
@@ -124,13 +124,14 @@ class ColumnMapController(Controller):
         are kept as written; values must be canonical columns of the kind, each used once. Later
         uploads of that kind to the project read those headers as the mapped columns. 400
         COLUMN_MAP_INVALID or KIND_INVALID with the offending headers in ``extra``; 403 for a token
-        that may read the project but not upload to it (a bureau); 404 for a project not visible.
+        that may not upload to the project, whether or not it exists (404 for an admin when it does
+        not).
         Audited (``save_column_map``)."""
         catalog = request.app.state.catalog
-        project = await anyio.to_thread.run_sync(visible_project, request, principal, code)
-        if not principal.may_upload(project):
-            raise forbidden("该令牌无权修改此项目的列名对应（只有项目的施工总承包单位和管理员可以）",
-                            "This token may not change this project's column maps (its contractor and admins may)")
+        project = await anyio.to_thread.run_sync(
+            writable_project, request, principal, code,
+            "该令牌无权修改此项目的列名对应（只有项目的施工总承包单位和管理员可以）",
+            "This token may not change this project's column maps (its contractor and admins may)")
         checked_kind(kind)
         mapping = parse_mapping(await request.body(), kind)
 

@@ -11,7 +11,7 @@ from litestar.params import FromPath
 from sitereg import grammar as g
 from sitereg import period as period_mod
 from sitereg.api.auth import Principal
-from sitereg.api.errors import bad_request, lang_of, not_found
+from sitereg.api.errors import bad_request, forbidden, lang_of, not_found
 from sitereg.api.findings import render
 from sitereg.catalog import Catalog, Project
 
@@ -22,6 +22,18 @@ def visible_project(request: Request, principal: Principal, code: str) -> Projec
     if project is None or not principal.sees(project):
         raise not_found("项目", "Project")
     return project
+
+
+def writable_project(request: Request, principal: Principal, code: str, zh: str, en: str) -> Project:
+    """The project the caller may write to: 403 otherwise (api.md: writes outside scope), the
+    same whether or not the project exists, so a write tells no one which codes exist; an admin,
+    who sees every project, gets 404 for one that does not."""
+    project = request.app.state.catalog.project(code)
+    if project is not None and principal.may_upload(project):
+        return project
+    if principal.role == "admin":
+        raise not_found("项目", "Project")
+    raise forbidden(zh, en)
 
 
 def checked_period(period: str) -> str:

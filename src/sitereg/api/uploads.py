@@ -19,8 +19,9 @@ from litestar.response import Response
 from sitereg import grammar as g
 from sitereg import pipeline, reports
 from sitereg.api.auth import Principal, audit
-from sitereg.api.errors import ApiError, bad_request, forbidden, lang_of, not_found
+from sitereg.api.errors import ApiError, bad_request, lang_of, not_found
 from sitereg.api.findings import render
+from sitereg.api.periods import writable_project
 from sitereg.catalog import Catalog, Receipt
 from sitereg.validate.columns import KINDS
 from sitereg.validate.workbook import template_workbook
@@ -63,13 +64,8 @@ class UploadController(Controller):
         """Upload one monthly file (multipart: kind, period, file). 201 with the receipt; 200 with the
         existing receipt for byte-identical content; 422 with findings when the file cannot be read."""
         catalog: Catalog = request.app.state.catalog
-        project = await anyio.to_thread.run_sync(catalog.project, code)
-        # A project the caller cannot see is "not found" whether or not it exists (no oracle);
-        # one it can see but may not write (a bureau's) is a plain 403.
-        if project is None or not principal.sees(project):
-            raise not_found("项目", "Project")
-        if not principal.may_upload(project):
-            raise forbidden("该令牌无权向此项目上传", "This token may not upload to this project")
+        project = await anyio.to_thread.run_sync(writable_project, request, principal, code,
+                                                 "该令牌无权向此项目上传", "This token may not upload to this project")
         kind, period, file = data.kind, data.period, data.file
         kind = KIND_NAMES.get(kind.strip(), kind.strip()) if isinstance(kind, str) else kind
         if kind is None or (isinstance(kind, str) and kind.lower() in AUTO):
