@@ -160,6 +160,22 @@ def test_footer_rows_are_found_among_workers_whose_names_start_like_a_footer():
     assert sorted(result.rows.get_column("name").to_list()) == ["小明", "小明", "日辉"]
 
 
+@pytest.mark.parametrize("line", ["考勤员：赵六    项目负责人（签字）：", "记工员:王五", "班组长（签字）：", "项目经理：李四"])
+def test_a_signature_line_of_any_role_is_a_footer_not_a_rejected_worker(line):
+    """formats.md: the lines under the table are not workers. A site's 考勤员 or 记工员 signs too
+    (a new-user trial: such a line was two errors and a rejected row)."""
+    rows = attendance_rows(ID_A, "小明", days=[1, 2]) + [{"身份证号码": line, "姓名": None, "日期": None, "工时": None}]
+    result = check("attendance", rows)
+    assert codes(result) == ["FOOTER_ROWS_SKIPPED"]
+    assert (result.rows_total, result.rows_rejected) == (2, 0)
+
+
+def test_a_remark_with_a_colon_beside_a_worker_keeps_the_worker():
+    rows = [dict(r, 备注="联系人：张三") for r in attendance_rows(ID_A, "小明", days=[1, 2])]
+    result = check("attendance", rows)
+    assert "FOOTER_ROWS_SKIPPED" not in codes(result) and result.rows.height == 2
+
+
 def _full_width(text: str) -> str:
     return "".join(chr(ord(ch) + 0xFEE0) if "!" <= ch <= "~" else ch for ch in text)
 

@@ -204,12 +204,16 @@ def _repeated_across_sheets(results: list[FileResult], sheets: list[Table], kind
 # Lines under a table that are not workers: totals, and the signature block.
 _TOTALS = r"^\s*(合\s*计|小\s*计|总\s*计|本页小计|本页合计|本月合计|累计)"
 _SIGNATURE = r"^\s*(制表人?|填表人|填报人|审核人?|复核人?|负责人|项目负责人|项目经理|劳资员|劳资专管员|经办人|班组长签字|签字|盖章|日期|单位盖章|第\s*\d+\s*页)\s*[:：（(]?"
+# Any other role signing the sheet (考勤员：, 记工员：, 班组长：, 项目经理（签字）：): a role word, then a
+# colon. Only on rows without an ID number, so a remark such as 联系人：… beside a worker is kept.
+_ROLE_LINE = r"^\s*[\u4e00-\u9fff]{0,8}(?:人|员|长|经理|主管|代表)\s*(?:[（(](?:签字|签名|签章|盖章)[）)])?\s*[:：]"
+_HAS_ID = r"\d{17}[\dXx]|\d{15}"
 _FILE_MONTH = r"(\d{4})\s*年\s*(\d{1,2})\s*月"
 
 
 # The first characters a totals or signature cell can start with: rows with no cell starting
 # with one of them are not footers, and only the few that have one get the full patterns.
-_FOOTER_START = r"(?:^|\x1f)[\s\u3000\u00a0]*[合小总本累制填审复负项劳经班签盖日单第]"
+_FOOTER_START = r"(?:^|\x1f)[\s\u3000\u00a0]*[合小总本累制填审复负项劳经班签盖日单第]|[\u4e00-\u9fff）)]\s*[:：]"
 
 
 def _footer_mask(table: Table) -> pl.Series:
@@ -228,7 +232,11 @@ def _footer_mask(table: Table) -> pl.Series:
     first = pl.coalesce([ck.clean_text(c(h).cast(pl.String)) for h in cols])
     sign = pl.any_horizontal([ck.clean_text(c(h).cast(pl.String)).str.contains(_SIGNATURE).fill_null(False)
                               for h in cols])
-    hits = rows.select((first.str.contains(_TOTALS).fill_null(False) | sign).alias("f")).to_series()
+    role = pl.any_horizontal([ck.clean_text(c(h).cast(pl.String)).str.contains(_ROLE_LINE).fill_null(False)
+                              for h in cols])
+    has_id = pl.concat_str([c(h).cast(pl.String) for h in cols], separator="\x1f", ignore_nulls=True).str.contains(_HAS_ID)
+    hits = rows.select((first.str.contains(_TOTALS).fill_null(False) | sign | (role & ~has_id.fill_null(False)))
+                       .alias("f")).to_series()
     return pl.zeros(height, dtype=pl.Boolean, eager=True).alias("f").scatter(where, hits)
 
 
