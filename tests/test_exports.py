@@ -14,6 +14,7 @@ import pytest
 
 import golden
 from conftest import upload
+from test_workbook import team_roster
 
 PERIOD = golden.PERIOD  # 2026-10
 PREVIOUS = "2026-09"
@@ -155,8 +156,8 @@ def test_findings_exports_match_the_json(client, region, bureau):
     assert _disposition_name(r) == f"核查问题清单-A-1-{PERIOD}.xlsx"
     ws = openpyxl.load_workbook(io.BytesIO(r.content)).active
     head = [c.value for c in next(row for row in ws.iter_rows() if row[0].value == "序号")]
-    assert head == ["序号", "所属月份", "来源", "资料类型", "文件名", "上传编号", "级别", "规则代码", "规则", "行号", "列",
-                    "值（已脱敏）", "工人身份证（已脱敏）", "说明"]
+    assert head == ["序号", "所属月份", "来源", "资料类型", "文件名", "上传编号", "级别", "规则代码", "规则", "工作表", "行号",
+                    "列", "值（已脱敏）", "工人身份证（已脱敏）", "说明"]
     lines = [row for row in ws.iter_rows(values_only=True) if isinstance(row[0], int)]
     assert len(lines) == api["counts"]["total"]
     col = {name: i for i, name in enumerate(head)}
@@ -166,6 +167,7 @@ def test_findings_exports_match_the_json(client, region, bureau):
         assert (line[col["工人身份证（已脱敏）"]] or None) == f["worker"]
         assert line[col["所属月份"]] == PERIOD
         assert line[col["级别"]] in ("错误", "警告", "提示")
+        assert (line[col["工作表"]] or None) == f.get("sheet")  # one-sheet files and cross-file checks: empty
         if f.get("upload_id"):
             assert line[col["上传编号"]] == f["upload_id"] and line[col["文件名"]]
             assert line[col["来源"]] == "本月上传"
@@ -183,6 +185,32 @@ def test_findings_exports_match_the_json(client, region, bureau):
     rows = list(csv.reader(io.StringIO(c.content.decode("utf-8-sig"))))
     assert rows[0] == head and len(rows) - 1 == api["counts"]["total"]
     assert [r[7] for r in rows[1:]] == [f["rule"] for f in api["findings"]]
+
+
+def test_findings_exports_name_the_sheet_of_a_team_workbook(client, project, admin):
+    """One sheet per 班组 (test_workbook.team_roster): row 5 of which sheet, and two 合计 lines
+    skipped at row 7 that are told apart by their sheet."""
+    code = project["code"]
+    assert upload(client, admin, code, "roster", PERIOD, "teams.xlsx", team_roster()).status_code == 201
+    api = client.get(f"/api/v1/projects/{code}/periods/{PERIOD}/findings", headers=admin).json()["findings"]
+    r = client.get(f"/api/v1/projects/{code}/periods/{PERIOD}/findings.xlsx", headers=admin)
+    ws = openpyxl.load_workbook(io.BytesIO(r.content)).active
+    head = [c.value for c in next(row for row in ws.iter_rows() if row[0].value == "序号")]
+    sheet, row = head.index("工作表"), head.index("行号")
+    assert row == sheet + 1
+    lines = [line for line in ws.iter_rows(values_only=True) if isinstance(line[0], int)]
+    assert [line[sheet] or None for line in lines] == [f.get("sheet") for f in api]
+    rule = head.index("规则代码")
+    assert ("木工班", 5) in {(line[sheet], line[row]) for line in lines if line[rule] == "ID_CHECKSUM"}
+    footers = [line for line in lines if line[rule] == "FOOTER_ROWS_SKIPPED"]
+    assert sorted(line[sheet] for line in footers) == ["木工班", "钢筋班"]
+    assert len({line[1:] for line in footers}) == 2  # the two lines no longer read the same
+
+    c = client.get(f"/api/v1/projects/{code}/periods/{PERIOD}/findings.csv", headers=admin)
+    rows = list(csv.reader(io.StringIO(c.content.decode("utf-8-sig"))))
+    assert rows[0] == head
+    assert [r[sheet] for r in rows[1:]] == [line[sheet] or "" for line in lines]
+    assert [r[row] for r in rows[1:]] == ["" if line[row] is None else str(line[row]) for line in lines]
 
 
 def test_findings_of_a_carried_over_roster_name_its_month(client, region, bureau):

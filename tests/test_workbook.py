@@ -11,6 +11,7 @@ from pathlib import Path
 import openpyxl
 import pytest
 
+from idgen import make_card, make_credit, make_id
 from sitereg.validate.columns import SCHEMAS, header_hints, map_headers
 from sitereg.validate.readers import Table, read_table
 from sitereg.validate.workbook import annotate_workbook, template_workbook
@@ -29,8 +30,8 @@ def fill_of(cell) -> str | None:
     return str(cell.fill.fgColor.rgb)[-6:].upper()
 
 
-def finding(rule, severity, row, column, message="msg", value=None, worker=None):
-    return {
+def finding(rule, severity, row, column, message="msg", value=None, worker=None, sheet=None):
+    out = {
         "rule": rule,
         "severity": severity,
         "row": row,
@@ -39,6 +40,9 @@ def finding(rule, severity, row, column, message="msg", value=None, worker=None)
         "worker": worker,
         "message": message,
     }
+    if sheet is not None:  # as the API renders it: only findings of a workbook of several sheets
+        out["sheet"] = sheet
+    return out
 
 
 def col_letter(ws, header_row: int, header: str) -> str:
@@ -76,19 +80,19 @@ def test_findings_sheet_comes_first_and_lists_every_finding(roster_report):
     assert roster_report.sheetnames[0] == "问题清单"
     assert roster_report.active.title == "问题清单"
     ws = roster_report["问题清单"]
-    assert [c.value for c in ws[3]] == ["序号", "规则代码", "级别", "行号", "列", "值", "工人", "说明"]
+    assert [c.value for c in ws[3]] == ["序号", "规则代码", "级别", "工作表", "行号", "列", "值", "工人", "说明"]
     rows = summary_rows(ws)
-    assert [(r[1], r[2], r[3], r[4]) for r in rows] == [
-        ("ID_EXCEL_PRECISION", "错误", 15, "身份证号码"),
-        ("GENDER_MISMATCH", "警告", 31, "性别"),
-        ("NOT_PAID", "错误", None, None),
+    assert [(r[1], r[2], r[3], r[4], r[5]) for r in rows] == [  # one sheet: the finding names none
+        ("ID_EXCEL_PRECISION", "错误", None, 15, "身份证号码"),
+        ("GENDER_MISMATCH", "警告", None, 31, "性别"),
+        ("NOT_PAID", "错误", None, None, None),
     ]
-    assert rows[0][7] == "身份证号码被 Excel 改成了科学计数法"
-    assert rows[2][6] == "511623********937X"
+    assert rows[0][8] == "身份证号码被 Excel 改成了科学计数法"
+    assert rows[2][7] == "511623********937X"
     counts = ws["A1"].value
     assert "错误 2" in counts and "警告 1" in counts and "提示 0" in counts
     assert ws.freeze_panes == "A4"
-    assert ws.auto_filter.ref == "A3:H6"
+    assert ws.auto_filter.ref == "A3:I6"
 
 
 def test_flagged_cells_are_filled_and_commented(roster_report):
@@ -102,7 +106,7 @@ def test_flagged_cells_are_filled_and_commented(roster_report):
     assert fill_of(ws[f"{gender_col}31"]) == YELLOW
     assert "GENDER_MISMATCH: 性别与身份证号码不符" in ws[f"{gender_col}31"].comment.text
     # the row number in the findings sheet links to the cell
-    link = roster_report["问题清单"]["D4"].hyperlink
+    link = roster_report["问题清单"]["E4"].hyperlink
     assert link is not None and link.location == f"'花名册'!{id_col}15"
 
 
@@ -166,7 +170,7 @@ def test_english_report(roster_bytes):
     )
     assert wb.sheetnames[0] == "Findings"
     ws = wb["Findings"]
-    assert [c.value for c in ws[3]] == ["No.", "Rule", "Severity", "Row", "Column", "Value", "Worker", "Message"]
+    assert [c.value for c in ws[3]] == ["No.", "Rule", "Severity", "Sheet", "Row", "Column", "Value", "Worker", "Message"]
     assert summary_rows(ws)[0][2] == "Error"
 
 
@@ -205,6 +209,142 @@ def test_reannotating_a_report_replaces_the_old_marks(roster_bytes):
     assert ws[f"{col_letter(ws, 3, '手机号码')}10"].comment is None
     assert fill_of(ws[f"{col_letter(ws, 3, '手机号码')}10"]) is None
     assert [r[1] for r in summary_rows(second["问题清单"])] == ["ID_CHECKSUM"]
+
+
+# --------------------------------------------------------------------------------------------
+# annotate: a workbook of several sheets (one per 班组)
+
+TEAM_CREDIT = make_credit()
+
+
+def _wide(text: str) -> str:
+    return "".join(chr(ord(ch) + 0xFEE0) for ch in text)  # digits typed in full width
+
+
+def team_roster() -> bytes:
+    """A roster with a notes sheet and three 班组 sheets, each laid out its own way:
+
+    - 钢筋班: title row 1; a merged two-row header (序号 A2:A3, 基本信息 B2:E2 over 姓名 性别
+      身份证号码 手机号码, 单位信息 F2:G2 over 用工单位 and its credit code, 工种 H2:H3, 工资卡号
+      I2:I3); workers in rows 4-6, row 4's ID typed in full-width digits; 合计 in row 7.
+    - 木工班: header row 1, other names and order (身份证号码 in F); workers in rows 2-5, row 5's
+      ID with a wrong check digit (ID_CHECKSUM); 合计 in row 7.
+    - 泥工班: title row 1, header row 2 (身份证号码 in A, 性别 in C); workers in rows 3-4, row 4
+      a man written 女 (GENDER_MISMATCH).
+    """
+    wb = openpyxl.Workbook()
+    wb.active.title = "填写说明"
+    wb.active["A1"] = "每个班组一张表"
+
+    s = wb.create_sheet("钢筋班")
+    s["A1"] = "2026年10月钢筋班花名册"
+    s.merge_cells("A1:I1")
+    for col, text in (("A", "序号"), ("H", "工种"), ("I", "工资卡号")):
+        s[f"{col}2"] = text
+        s.merge_cells(f"{col}2:{col}3")
+    s["B2"], s["F2"] = "基本信息", "单位信息"
+    s.merge_cells("B2:E2")
+    s.merge_cells("F2:G2")
+    for col, text in zip("BCDEFG", ("姓名", "性别", "身份证号码", "手机号码", "用工单位", "用工单位统一社会信用代码")):
+        s[f"{col}3"] = text
+    for n in range(3):
+        worker = make_id(birth="19800101", seq=100 + 2 * n)
+        s.append([n + 1, f"钢筋{n}", "男", _wide(worker) if n == 0 else worker, "13800138000", "某劳务公司",
+                  TEAM_CREDIT, "钢筋工", make_card(n=n + 1)])
+    s["A7"] = "合计"
+
+    s = wb.create_sheet("木工班")
+    s.append(["工种", "工人姓名", "用工单位统一社会信用代码", "性别", "工资卡号", "身份证号码"])
+    for n in range(4):
+        worker = make_id(birth="19810101", seq=200 + 2 * n)
+        if n == 3:
+            worker = worker[:17] + ("0" if worker[17] != "0" else "1")
+        s.append(["木工", f"木工{n}", TEAM_CREDIT, "男", make_card(n=10 + n), worker])
+    s["A7"] = "合计"
+
+    s = wb.create_sheet("泥工班")
+    s["A1"] = "泥工班花名册"
+    s.append(["身份证号码", "姓名", "性别", "工种", "用工单位统一社会信用代码", "工资卡号"])
+    for n in range(2):
+        s.append([make_id(birth="19820101", seq=300 + 2 * n), f"泥工{n}", "女" if n == 1 else "男", "砌筑工",
+                  TEAM_CREDIT, make_card(n=20 + n)])
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
+
+
+TEAM_FINDINGS = [
+    finding("ID_CHECKSUM", "error", 5, "身份证号码", "校验位错误", sheet="木工班"),
+    finding("GENDER_MISMATCH", "warning", 4, "性别", "性别不符", sheet="泥工班"),
+    finding("DUPLICATE_WORKER", "error", 3, None, "重复", sheet="泥工班"),
+    finding("PHONE_FORMAT", "warning", 5, "手机号码", "手机号码不对", sheet="钢筋班"),
+    finding("COLUMN_UNKNOWN", "warning", None, "工人姓名", "未知列", sheet="木工班"),
+    finding("FOOTER_ROWS_SKIPPED", "info", None, None, "第 7 行已跳过", sheet="钢筋班"),
+    finding("FOOTER_ROWS_SKIPPED", "info", None, None, "第 7 行已跳过", sheet="木工班"),
+]
+
+
+def comments(ws) -> dict[str, str]:
+    return {c.coordinate: c.comment.text for row in ws.iter_rows() for c in row if c.comment is not None}
+
+
+def test_each_finding_is_marked_on_its_own_sheet():
+    wb = load(annotate_workbook(team_roster(), "teams.xlsx", TEAM_FINDINGS))
+    rebar, wood, mason = wb["钢筋班"], wb["木工班"], wb["泥工班"]
+    # each sheet's own header row and column order: 木工班's ID is column F, 泥工班's 性别 column C
+    assert comments(wood) == {"F5": "ID_CHECKSUM: 校验位错误", "B1": "COLUMN_UNKNOWN: 未知列"}
+    assert fill_of(wood["F5"]) == RED and fill_of(wood["B1"]) == YELLOW
+    assert comments(mason) == {"C4": "GENDER_MISMATCH: 性别不符", "A3": "DUPLICATE_WORKER: 重复"}
+    assert fill_of(mason["C4"]) == YELLOW and fill_of(mason["A3"]) == RED
+    assert comments(rebar) == {"E5": "PHONE_FORMAT: 手机号码不对"}  # not 木工班's bad ID on D5
+    assert fill_of(rebar["D5"]) is None
+    assert comments(wb["填写说明"]) == {}
+    # each row number of the findings sheet links to the cell on the finding's own sheet
+    links = {(r[1].value, r[3].value): r[4].hyperlink for r in wb["问题清单"].iter_rows(min_row=4) if r[1].value}
+    assert links["ID_CHECKSUM", "木工班"].location == "'木工班'!F5"
+    assert links["GENDER_MISMATCH", "泥工班"].location == "'泥工班'!C4"
+    assert links["COLUMN_UNKNOWN", "木工班"].location == "'木工班'!B1"
+    assert links["FOOTER_ROWS_SKIPPED", "木工班"] is None  # marks no cell
+
+
+def test_findings_sheet_names_the_sheet_next_to_the_row():
+    wb = load(annotate_workbook(team_roster(), "teams.xlsx", TEAM_FINDINGS + [finding("NOT_PAID", "error", None, None)]))
+    ws = wb["问题清单"]
+    assert [c.value for c in ws[3]] == ["序号", "规则代码", "级别", "工作表", "行号", "列", "值", "工人", "说明"]
+    rows = summary_rows(ws)
+    assert [(r[1], r[3]) for r in rows] == [(f["rule"], f.get("sheet")) for f in TEAM_FINDINGS] + [("NOT_PAID", None)]
+    assert rows[0][4] == 5 and rows[0][5] == "身份证号码"
+    footers = [(r[3], r[8]) for r in rows if r[1] == "FOOTER_ROWS_SKIPPED"]
+    assert footers == [("钢筋班", "第 7 行已跳过"), ("木工班", "第 7 行已跳过")]  # no longer two identical lines
+    english = load(annotate_workbook(team_roster(), "teams.xlsx", TEAM_FINDINGS, lang="en"))["Findings"]
+    assert [c.value for c in english[3]][3:5] == ["Sheet", "Row"]
+
+
+def test_findings_without_a_sheet_mark_the_first_data_sheet_and_an_unknown_sheet_marks_nothing():
+    findings = [finding("NOT_IN_ROSTER", "error", 5, "身份证号码", "跨文件"),
+                finding("ID_CHECKSUM", "error", 5, "身份证号码", "别的文件", sheet="没有这张表")]
+    wb = load(annotate_workbook(team_roster(), "teams.xlsx", findings))
+    assert comments(wb["钢筋班"]) == {"D5": "NOT_IN_ROSTER: 跨文件"}  # as before: the first sheet of a kind
+    assert comments(wb["木工班"]) == {} and comments(wb["泥工班"]) == {}
+    assert [r[1] for r in summary_rows(wb["问题清单"])] == ["NOT_IN_ROSTER", "ID_CHECKSUM"]
+
+
+def test_reannotating_a_team_report_replaces_the_marks_of_every_sheet():
+    first = annotate_workbook(team_roster(), "teams.xlsx", TEAM_FINDINGS)
+    second = load(annotate_workbook(first, "teams.xlsx", [finding("ID_CHECKSUM", "error", 2, "身份证号码", "x", sheet="木工班")]))
+    assert comments(second["木工班"]) == {"F2": "ID_CHECKSUM: x"} and fill_of(second["木工班"]["F5"]) is None
+    assert comments(second["泥工班"]) == {} and comments(second["钢筋班"]) == {}
+
+
+def test_column_finding_on_a_merged_two_row_header_marks_the_sub_header():
+    findings = [
+        finding("VALUE_NORMALISED", "info", None, "身份证号码", "已统一", sheet="钢筋班"),
+        finding("COLUMN_UNKNOWN", "warning", None, "用工单位", "x", sheet="钢筋班"),
+        finding("VALUE_NORMALISED", "info", None, "序号", "y", sheet="钢筋班"),  # one title over both rows
+    ]
+    ws = load(annotate_workbook(team_roster(), "teams.xlsx", findings))["钢筋班"]
+    assert comments(ws) == {"D3": "VALUE_NORMALISED: 已统一", "F3": "COLUMN_UNKNOWN: x", "A2": "VALUE_NORMALISED: y"}
+    assert fill_of(ws["D3"]) == BLUE and fill_of(ws["B2"]) is None and fill_of(ws["F2"]) is None
 
 
 # --------------------------------------------------------------------------------------------
@@ -283,8 +423,8 @@ def test_text_starting_like_a_formula_stays_text(roster_bytes):
     assert "<f>" not in xml and "<f " not in xml
     ws = load(data)["问题清单"]
     row = summary_rows(ws)[0]
-    assert row[7] == evil and row[5] == "+1-2" and row[6] == "@SUM(A1)"
-    for col in "FGH":
+    assert row[8] == evil and row[6] == "+1-2" and row[7] == "@SUM(A1)"
+    for col in "GHI":
         assert ws[f"{col}4"].data_type == "s"
         assert ws[f"{col}4"].quotePrefix
 

@@ -225,8 +225,10 @@ def coverage_filename(region: str | None, first: str, last: str) -> tuple[str, s
 # a project-month's findings
 
 
-FINDINGS_HEAD = ("序号", "所属月份", "来源", "资料类型", "文件名", "上传编号", "级别", "规则代码", "规则", "行号", "列",
-                 "值（已脱敏）", "工人身份证（已脱敏）", "说明")
+# 工作表: row numbers repeat from sheet to sheet of a workbook (one sheet per 班组); empty for a
+# csv, a workbook of one sheet and cross-file checks.
+FINDINGS_HEAD = ("序号", "所属月份", "来源", "资料类型", "文件名", "上传编号", "级别", "规则代码", "规则", "工作表", "行号",
+                 "列", "值（已脱敏）", "工人身份证（已脱敏）", "说明")
 
 
 def finding_lines(findings: list[dict[str, Any]], receipts: dict[str, Any], period: str) -> list[list[Any]]:
@@ -245,13 +247,14 @@ def finding_lines(findings: list[dict[str, Any]], receipts: dict[str, Any], peri
             source = "跨项目核对" if f["rule"] in CROSS_PROJECT else "跨文件核对"
         out.append([n, month, source, KIND_LABELS.get(f.get("kind") or "", f.get("kind") or ""), filename, upload,
                     SEVERITY_ZH.get(f["severity"], f["severity"]), f["rule"], rule.title_zh if rule else "",
-                    f.get("row"), f.get("column") or "", f.get("value") or "", f.get("worker") or "", f.get("message") or ""])
+                    f.get("sheet") or "", f.get("row"), f.get("column") or "", f.get("value") or "", f.get("worker") or "",
+                    f.get("message") or ""])
     return out
 
 
 def findings_workbook(code: str, name: str, period: str, lines: list[list[Any]], counts: dict[str, Any]) -> bytes:
     wb = openpyxl.Workbook(write_only=True)
-    s = _Sheet(wb, "问题清单", (6, 10, 18, 12, 28, 26, 6, 22, 20, 7, 16, 22, 22, 70))
+    s = _Sheet(wb, "问题清单", (6, 10, 18, 12, 28, 26, 6, 22, 20, 12, 7, 16, 22, 22, 70))
     s.row([s.cell(f"{code} {name} {period_zh(period, period)} 核查问题清单", font=TITLE_FONT)])
     s.row([f"错误 {counts.get('error', 0):,} 条，警告 {counts.get('warning', 0):,} 条，提示 {counts.get('info', 0):,} 条，"
            f"共 {counts.get('total', len(lines)):,} 条；身份证号、银行卡号、手机号均已脱敏。"])

@@ -8,6 +8,8 @@ anything, so a caller can refuse a file before paying for it.
 ``annotate_workbook``
     xlsx: the original workbook opened with openpyxl (sheets, values, formats and merged cells
     kept), each flagged cell filled by its worst severity and commented with ``CODE: message``.
+    A finding with a ``sheet`` (a workbook of several sheets) marks that sheet, placed by that
+    sheet's own header; one without marks the first sheet that holds a table.
     Formulas are dropped and their cells keep the value Excel last calculated, so no formula
     from an uploaded file (=HYPERLINK to anywhere, say) runs when anyone opens the report;
     a FORMULA_REMOVED finding says how many.
@@ -79,7 +81,7 @@ _SHEET_BAD = re.compile(r"[\[\]:*?/\\]")
 
 _TEXT = {
     "zh": {
-        "headers": ("序号", "规则代码", "级别", "行号", "列", "值", "工人", "说明"),
+        "headers": ("序号", "规则代码", "级别", "工作表", "行号", "列", "值", "工人", "说明"),
         "severity": {"error": "错误", "warning": "警告", "info": "提示"},
         "counts": "{file}：共 {total} 条，错误 {error} 条，警告 {warning} 条，提示 {info} 条",
         "legend": "原表中有问题的单元格已标色（红 = 错误，黄 = 警告，蓝 = 提示），鼠标移到单元格上可看批注；"
@@ -88,7 +90,7 @@ _TEXT = {
         "unreadable": "原文件无法打开，无法在原表中标注，问题仅列于本表。",
     },
     "en": {
-        "headers": ("No.", "Rule", "Severity", "Row", "Column", "Value", "Worker", "Message"),
+        "headers": ("No.", "Rule", "Severity", "Sheet", "Row", "Column", "Value", "Worker", "Message"),
         "severity": {"error": "Error", "warning": "Warning", "info": "Info"},
         "counts": "{file}: {total} findings: {error} errors, {warning} warnings, {info} info",
         "legend": "Flagged cells in your sheet are coloured (red = error, yellow = warning, blue = info); "
@@ -98,7 +100,7 @@ _TEXT = {
         "unreadable": "The original file could not be opened, so nothing is marked in it; the findings are listed here only.",
     },
 }
-_WIDTHS = (7, 22, 9, 8, 20, 24, 22, 80)
+_WIDTHS = (7, 22, 9, 14, 8, 20, 24, 22, 80)
 
 
 def _lang(lang: str) -> str:
@@ -164,7 +166,7 @@ _ID_KEYS = frozenset(normalise_header(a) for a in ID.aliases + (ID.name, ID.labe
 
 @dataclass
 class _Locator:
-    """Where the headers of the data sheet are: header text -> column number."""
+    """Where the headers of a data sheet are: header text -> column number."""
 
     sheet: str
     header_row: int
@@ -187,20 +189,24 @@ class _Locator:
         id_col = next((c for c in cols if normalise_header(_norm_header(upper.get(c) or lower.get(c) or "")) in _ID_KEYS), None)
         return cls(sheet, header_row, dict(up), dict(low), cols[0] if cols else 1, id_col)
 
-    def column(self, header: object) -> int | None:
+    def header_cell(self, header: object) -> tuple[int, int] | None:
+        """(row, column) of the cell whose text is ``header``: under a merged group title (基本信息
+        over 姓名 性别 身份证号码) that is the lower row of the two, not the group's cell."""
         key = _norm_header(header)
         if not key:
             return None
-        for table in (self.upper, self.lower):
-            if key in table:
-                return table[key][0]
+        if key in self.upper:
+            return self.header_row, self.upper[key][0]
+        if key in self.lower:
+            return self.header_row + 1, self.lower[key][0]
         if (m := _DUP_SUFFIX.match(key)) and int(m.group(2)) >= 2:
             base, k = m.group(1), int(m.group(2))
             both = sorted(set(self.upper.get(base, []) + self.lower.get(base, [])))
             if len(both) >= k:
-                return both[k - 1]
+                col = both[k - 1]
+                return (self.header_row if col in self.upper.get(base, []) else self.header_row + 1), col
         if m := _UNNAMED.match(key):
-            return int(m.group(1))
+            return self.header_row, int(m.group(1))
         return None
 
 
@@ -222,29 +228,37 @@ def _positive_int(value: object) -> int | None:
     return n if n >= 1 else None
 
 
-def _place(findings: list[dict], loc: _Locator | None) -> tuple[dict[tuple[int, int], _Mark], list[tuple[int, int] | None]]:
-    """The cell each finding marks (None: summary sheet only) and the marks per cell."""
-    marks: dict[tuple[int, int], _Mark] = {}
-    where: list[tuple[int, int] | None] = []
+_Marks = dict[str, dict[tuple[int, int], _Mark]]  # sheet title -> (row, column) -> mark
+_Where = tuple[str, int, int]  # sheet title, row, column
+
+
+def _cell_of(f: dict, loc: _Locator) -> tuple[int, int] | None:
+    row = _positive_int(f.get("row"))
+    head = loc.header_cell(f.get("column")) if f.get("column") else None
+    if row is not None and head is not None:
+        return row, head[1]
+    if row is not None:  # the row as a whole: its ID cell, else its first cell
+        return row, loc.id_col or loc.first_col
+    return head  # the column as a whole (unknown column...): its header cell, or nothing
+
+
+def _place(findings: list[dict], locators: dict[str | None, _Locator]) -> tuple[_Marks, list[_Where | None]]:
+    """The cell each finding marks (None: summary sheet only) and the marks per sheet and cell.
+    ``locators``: by the sheet a finding names; None for findings that name none (csv,
+    cross-file). A sheet without a locator is not marked: better no mark than one on a stranger's row."""
+    marks: _Marks = defaultdict(dict)
+    where: list[_Where | None] = []
     for f in findings:
-        pos = None
-        if loc is not None:
-            row = _positive_int(f.get("row"))
-            col = loc.column(f.get("column")) if f.get("column") else None
-            if row is not None and col is not None:
-                pos = (row, col)
-            elif row is not None:  # the row as a whole: its ID cell, else its first cell
-                pos = (row, loc.id_col or loc.first_col)
-            elif col is not None:  # the column as a whole (unknown column...): its header cell
-                pos = (loc.header_row, col)
-        where.append(pos)
+        loc = locators.get(f.get("sheet") or None)
+        pos = _cell_of(f, loc) if loc is not None else None
+        where.append(None if pos is None else (loc.sheet, *pos))
         if pos is None:
             continue
         sev = _severity(f.get("severity"))
         line = f"{f.get('rule') or ''}: {f.get('message') or ''}".strip()
-        mark = marks.get(pos)
+        mark = marks[loc.sheet].get(pos)
         if mark is None:
-            marks[pos] = _Mark(pos[0], pos[1], sev, [line])
+            marks[loc.sheet][pos] = _Mark(pos[0], pos[1], sev, [line])
         else:
             if _RANK[sev] < _RANK[mark.severity]:
                 mark.severity = sev
@@ -270,8 +284,8 @@ def _location(sheet: str, row: int, col: int) -> str:
 def _findings_rows(
     ws,
     findings: list[dict],
-    where: list[tuple[int, int] | None],
-    sheet: str | None,
+    where: list[_Where | None],
+    readable: bool,
     lang: str,
     filename: str,
     failure: str | None,
@@ -287,7 +301,7 @@ def _findings_rows(
     yield [
         _text(
             ws,
-            (t["unreadable"] + (f" ({failure})" if failure else "")) if sheet is None else t["legend"],
+            t["legend"] if readable else t["unreadable"] + (f" ({failure})" if failure else ""),
             font=Font(color="595959"),
         )
     ]
@@ -301,14 +315,15 @@ def _findings_rows(
         sev = _severity(f.get("severity"))
         row = _positive_int(f.get("row"))
         row_cell = _plain(ws, row, alignment=top)
-        if pos is not None and sheet is not None:
-            row_cell.hyperlink = Hyperlink(ref="", location=_location(sheet, *pos))
+        if pos is not None:
+            row_cell.hyperlink = Hyperlink(ref="", location=_location(*pos))
             row_cell.value = row if row is not None else "→"
             row_cell.font = link_font
         yield [
             _plain(ws, i, alignment=top),
             _text(ws, f.get("rule") or "", alignment=top),
             _text(ws, t["severity"][sev], fill=_FILLS[sev], alignment=top),
+            _text(ws, f.get("sheet") or "", alignment=top),  # row 6 of which sheet: rows repeat per sheet
             row_cell,
             _text(ws, f.get("column") or "", alignment=top),
             _text(ws, "" if f.get("value") is None else f.get("value"), alignment=top),
@@ -317,14 +332,14 @@ def _findings_rows(
         ]
 
 
-def _fill_findings_sheet(ws, findings, where, sheet, lang, filename, failure) -> None:
+def _fill_findings_sheet(ws, findings, where, readable, lang, filename, failure) -> None:
     """Works on a normal and on a write-only worksheet (cells are appended)."""
     for i, width in enumerate(_WIDTHS, 1):
         ws.column_dimensions[get_column_letter(i)].width = width
     ws.freeze_panes = "A4"
     last = 3 + len(findings)
     ws.auto_filter.ref = f"A3:{get_column_letter(len(_WIDTHS))}{last}"
-    for row in _findings_rows(ws, findings, where, sheet, lang, filename, failure):
+    for row in _findings_rows(ws, findings, where, readable, lang, filename, failure):
         ws.append(row)
         for cell in row:  # a cell made before it was placed: point its link at its real place
             if cell is not None and cell.hyperlink is not None:
@@ -342,8 +357,8 @@ def _unique_title(wanted: str, taken: Iterable[str]) -> str:
 def _findings_only(findings, lang, filename, failure) -> bytes:
     wb = openpyxl.Workbook(write_only=True)
     ws = wb.create_sheet(FINDINGS_SHEETS[lang])
-    _, where = _place(findings, None)
-    _fill_findings_sheet(ws, findings, where, None, lang, filename, failure)
+    _, where = _place(findings, {})
+    _fill_findings_sheet(ws, findings, where, False, lang, filename, failure)
     return _save(wb)
 
 
@@ -420,8 +435,6 @@ def annotate_workbook(data: bytes, filename: str, findings: list[dict], *, lang:
     table = read_table(data, filename, header_hints=header_hints())
     if isinstance(table, ReadFailure):
         return _findings_only(findings, lang, filename, table.reason)
-    # Marks go on the first sheet that holds a table of some kind (not 填写说明 before it).
-    table = next((t for t in table.sheets() if detect_kind(t.headers) is not None), table)
     try:
         if table.sheet is not None and data.startswith(_ZIP_MAGIC):
             return _annotate_xlsx(data, filename, table, findings, lang)
@@ -430,6 +443,47 @@ def annotate_workbook(data: bytes, filename: str, findings: list[dict], *, lang:
         raise  # over the caller's memory limit: that is the caller's answer, not a broken file
     except Exception as e:  # noqa: BLE001 - openpyxl raises many kinds on odd files
         return _findings_only(findings, lang, filename, f"{type(e).__name__}")
+
+
+def _first_data_sheet(table: Table) -> Table:
+    """Where findings that name no sheet go: the first sheet that holds a table of some kind
+    (not 填写说明 before it)."""
+    return next((t for t in table.sheets() if detect_kind(t.headers) is not None), table)
+
+
+def _locator(ws, table: Table) -> _Locator:
+    """The header cells of one sheet: its own header row, and the row under it when the data
+    start a row later (a merged two-row header: 基本信息 over 姓名 性别 身份证号码)."""
+    hr = table.header_row
+    first_data = table.frame.get_column(ROW).min() if table.frame.height else None
+    two_lines = first_data is None or first_data >= hr + 2
+    upper = {c.column: c.value for c in ws[hr] if c.value is not None} if hr <= ws.max_row else {}
+    lower = {c.column: c.value for c in ws[hr + 1] if c.value is not None} if two_lines and hr + 1 <= ws.max_row else {}
+    return _Locator.build(ws.title, hr, upper, lower)
+
+
+def _locators(wb, table: Table, findings: list[dict]) -> dict[str | None, _Locator]:
+    """A locator for each sheet the findings name, and (key None) for the first data sheet."""
+    by_title = {t.sheet: t for t in table.sheets() if t.sheet in wb.sheetnames}
+    first = _first_data_sheet(table)
+    if first.sheet not in by_title:
+        raise KeyError(first.sheet)
+    named = by_title.keys() & {f.get("sheet") for f in findings}
+    out: dict[str | None, _Locator] = {s: _locator(wb[s], by_title[s]) for s in named}
+    out[None] = out.get(first.sheet) or _locator(wb[first.sheet], first)
+    return out
+
+
+def _mark_sheet(ws, marks: dict[tuple[int, int], _Mark]) -> None:
+    merged = list(ws.merged_cells.ranges)
+    for (row, col), mark in marks.items():
+        cell = ws.cell(row=row, column=col)
+        if isinstance(cell, MergedCell):  # only a merged range's top-left cell holds anything
+            rng = next((r for r in merged if cell.coordinate in r), None)
+            if rng is None:
+                continue
+            cell = ws.cell(row=rng.min_row, column=rng.min_col)
+        _mark_cell(cell, mark)
 
 
 def _annotate_xlsx(data: bytes, filename: str, table: Table, findings: list[dict], lang: str) -> bytes:
@@ -442,38 +496,22 @@ def _annotate_xlsx(data: bytes, filename: str, table: Table, findings: list[dict
     stale = _previous_findings_sheets(wb)
     for sheet in stale:
         wb.remove(sheet)
-    if table.sheet in {s.title for s in stale}:
+    if _first_data_sheet(table).sheet in {s.title for s in stale}:
         # A report uploaded again: the reader took our old list for the data; look again without it.
         again = read_table(_save(wb), filename, header_hints=header_hints())
         if isinstance(again, ReadFailure):
             raise ValueError(again.reason)
         table = again
-    if table.sheet not in wb.sheetnames:
-        raise KeyError(table.sheet)
-    ws = wb[table.sheet]
-    _drop_previous_marks(ws)
+    for ws in wb.worksheets:  # an earlier report's marks may be on any sheet
+        _drop_previous_marks(ws)
 
-    hr = table.header_row
-    first_data = table.frame.get_column(ROW).min() if table.frame.height else None
-    two_lines = first_data is None or first_data >= hr + 2
-    upper = {c.column: c.value for c in ws[hr] if c.value is not None} if hr <= ws.max_row else {}
-    lower = {c.column: c.value for c in ws[hr + 1] if c.value is not None} if two_lines and hr + 1 <= ws.max_row else {}
-    loc = _Locator.build(ws.title, hr, upper, lower)
-    marks, where = _place(findings, loc)
-
-    merged = list(ws.merged_cells.ranges)
-    for (row, col), mark in marks.items():
-        cell = ws.cell(row=row, column=col)
-        if isinstance(cell, MergedCell):  # only a merged range's top-left cell holds anything
-            rng = next((r for r in merged if cell.coordinate in r), None)
-            if rng is None:
-                continue
-            cell = ws.cell(row=rng.min_row, column=rng.min_col)
-        _mark_cell(cell, mark)
+    marks, where = _place(findings, _locators(wb, table, findings))
+    for title, on_sheet in marks.items():
+        _mark_sheet(wb[title], on_sheet)
 
     title = _unique_title(FINDINGS_SHEETS[lang], wb.sheetnames)
     summary = wb.create_sheet(title, 0)
-    _fill_findings_sheet(summary, findings, where, ws.title, lang, filename, None)
+    _fill_findings_sheet(summary, findings, where, True, lang, filename, None)
     _activate_first(wb)
     return _save(wb)
 
@@ -567,11 +605,12 @@ def _annotate_csv(data: bytes, filename: str, table: Table, findings: list[dict]
     title = _sheet_title(filename, [findings_title])
     headers = list(table.headers)
     loc = _Locator.build(title, table.header_row, {i: h for i, h in enumerate(headers, 1)}, {})
-    marks, where = _place(findings, loc)
+    by_sheet, where = _place(findings, {None: loc})
+    marks = by_sheet.get(title, {})
 
     wb = openpyxl.Workbook(write_only=True)
     summary = wb.create_sheet(findings_title)
-    _fill_findings_sheet(summary, findings, where, title, lang, filename, None)
+    _fill_findings_sheet(summary, findings, where, True, lang, filename, None)
     summary.sheet_view.tabSelected = True
 
     ws = wb.create_sheet(title)
