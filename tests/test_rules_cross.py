@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import polars as pl
 import pytest
 
 from ruleharness import (
@@ -171,3 +172,23 @@ def test_paid_twice_needs_a_payment_on_both_projects():
     other = {"P2": ([roster_row()], [], [], [pay(付款账号="1", 银行流水号="X1")])}
     assert "PAID_TWICE" in codes(cross(others=other))
     assert "PAID_TWICE" not in codes(cross(payments=[], others=other))
+
+
+def test_days_no_contract_covers_are_still_priced_at_the_workers_wage():
+    """domain.md: expected = daily wage × days worked. A contract signed mid-month left the days
+    before it out of the expected amount, so pay for the covered days only was 'full' (a
+    new-user trial: no UNDERPAID, coverage counted the worker as fully paid)."""
+    late = [contract_row(合同开始日期="2026-10-15")]
+    covered = [d for d in WORKDAYS if d >= 15]
+    short = cross(contracts=late, payments=[pay(实发金额=f"{400 * len(covered)}.00")])
+    assert {"NO_CONTRACT", "UNDERPAID"} <= set(codes(short))
+    underpaid = short.filter(pl.col("rule") == "UNDERPAID").get_column("args").item()
+    assert f'"expected":"{400 * len(WORKDAYS)}.00"' in underpaid.replace(" ", "")
+    assert "UNDERPAID" not in codes(cross(contracts=late, payments=[pay(实发金额=f"{400 * len(WORKDAYS)}.00")]))
+    # Two contracts: a day between them is priced at the nearer one's rate.
+    two = [contract_row(合同结束日期="2026-10-09", 工资标准="300"),
+           contract_row(合同编号="HT-002", 合同开始日期="2026-10-20", 工资标准="500")]
+    days = [5, 13, 19, 22]  # 13 is 4 days after the first, 7 before the second; 19 is nearer the second
+    found = cross(contracts=two, attendance=attendance_rows(days=days), payments=[pay(实发金额="1.00")])
+    args = found.filter(pl.col("rule") == "UNDERPAID").get_column("args").item()
+    assert f'"expected":"{300 + 300 + 500 + 500}.00"' in args.replace(" ", "")

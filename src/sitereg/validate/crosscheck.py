@@ -95,6 +95,31 @@ def _day_contracts(days: pl.DataFrame, contracts: pl.DataFrame) -> pl.DataFrame:
                      how="left").with_columns(covers=c("covers").fill_null(False))
 
 
+_PRICE_TERMS = ("contract_no", "wage_basis", "wage_rate_fen")
+
+
+def _priced_days(day_rows: pl.DataFrame, contracts: pl.DataFrame) -> pl.DataFrame:
+    """Each worked day with the contract terms it is priced at. domain.md: expected = daily wage
+    × days worked, so a day no contract covers (NO_CONTRACT) still earns the worker's wage: the
+    terms of the worker's contract nearest to that day (the latest-starting one on a tie)."""
+    priced = day_rows.select("id_number", "date", *_PRICE_TERMS)
+    missing = priced.filter(c("wage_basis").is_null()).select("id_number", "date")
+    terms = contracts.filter(c("wage_basis").is_not_null()).select("id_number", "start_date", "end_date", *_PRICE_TERMS)
+    if missing.height == 0 or terms.height == 0:
+        return priced
+    gap = (pl.when(c("start_date") > c("date")).then(c("start_date") - c("date"))
+           .when(c("end_date") < c("date")).then(c("date") - c("end_date"))
+           .otherwise(pl.duration(days=0)))
+    nearest = (missing.join(terms, on="id_number")
+               .sort("id_number", "date", gap, "start_date", descending=[False, False, False, True], nulls_last=True)
+               .unique(["id_number", "date"], keep="first", maintain_order=True)
+               .select("id_number", "date", *[c(n).alias(f"_n_{n}") for n in _PRICE_TERMS]))
+    filled = pl.col("wage_basis").is_null()
+    return (priced.join(nearest, on=["id_number", "date"], how="left")
+            .with_columns([pl.when(filled).then(c(f"_n_{n}")).otherwise(c(n)).alias(n) for n in _PRICE_TERMS])
+            .drop([f"_n_{n}" for n in _PRICE_TERMS]))
+
+
 def prepare(t: PeriodTables, period: str, dedicated_account: str | None, today: dt.date) -> Prepared:
     ny, nm = _next_month(period)
     last_of_next = month_end(ny, nm)
@@ -143,7 +168,7 @@ def prepare(t: PeriodTables, period: str, dedicated_account: str | None, today: 
 
     # Expected pay: daily rate per day; a monthly wage prorated over 21.75 days, at most the wage.
     per_contract = (
-        day_rows.filter(c("covers"))
+        _priced_days(day_rows, t.contracts).filter(c("wage_basis").is_not_null())
         .group_by("id_number", "contract_no")
         .agg(c("wage_basis").first(), c("wage_rate_fen").first(), n=c("date").n_unique())
         .with_columns(expected=pl.when(c("wage_basis") == "daily").then(c("wage_rate_fen") * c("n"))
