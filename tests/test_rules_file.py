@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import polars as pl
 import pytest
 
 from idgen import make_card, make_id
@@ -227,3 +228,103 @@ def test_a_roster_entry_date_is_required_until_the_project_has_an_entry_exit_log
     assert with_log.rows_rejected == 0 and codes(with_log) == ["DATE_INVALID"]
     no_column = [{k: v for k, v in r.items() if k != "进场日期"} for r in rows]
     assert check("roster", no_column).rows_rejected == 0
+
+
+# ---- amounts in messages: yuan with two places, whatever the cell held ------------------------
+def _messages(result, code: str) -> list[tuple[str, str]]:
+    from sitereg.api.findings import finding_json
+
+    rows = result.findings.filter(result.findings.get_column("rule") == code).iter_rows(named=True)
+    return [(finding_json(r, "payroll", "zh")["message"], finding_json(r, "payroll", "en")["message"]) for r in rows]
+
+
+MONEY_HEADS = ("应发工资", "扣款", "实发工资")
+
+
+def test_payroll_amounts_written_as_numbers_show_as_yuan_with_two_places_in_messages():
+    """api.md: amounts are yuan with two places. A site sheet's 应发工资 / 扣款 / 实发工资 typed as
+    numbers (the reader gives "3000", the cell's number 3000) were echoed as "3000.0" beside a
+    "11780.00" in the same sentence."""
+    rows = [payroll_row(出勤天数="31", 应发工资="11780", 扣款="3000", 实发工资="8780"),  # deductions over 20 %
+            payroll_row(身份证号码=ID_B, 姓名="李秀英", 出勤天数="26", 应发工资="9360", 扣款="100", 实发工资="9200")]
+    result = check("payroll", rows, numeric={h: [True, True] for h in MONEY_HEADS})
+    assert codes(result) == ["DEDUCTION_HIGH", "PAYROLL_ARITHMETIC"]
+    assert _messages(result, "DEDUCTION_HIGH") == [(
+        "扣款 3000.00 元超过应发 11780.00 元的 20%。请核实扣款依据（借支、罚款须有书面依据）。",
+        "Deductions of 3000.00 exceed 20 % of the gross 11780.00. Check what they are for.")]
+    assert _messages(result, "PAYROLL_ARITHMETIC") == [(
+        "应发 9360.00 元 − 扣款 100.00 元 ≠ 实发 9200.00 元。请核对工资表的计算。",
+        "Gross 9360.00 − deductions 100.00 ≠ net 9200.00. Check the payroll's arithmetic.")]
+
+
+def test_payroll_amounts_written_as_text_show_as_yuan_with_two_places_in_messages():
+    """The same amounts typed as text in the ways sites write them: 3,000 / ¥3000 / 3000.5元."""
+    rows = [payroll_row(应发工资="11,780", 扣款="¥3,000", 实发工资="8780"),
+            payroll_row(身份证号码=ID_B, 姓名="李秀英", 应发工资="9360", 扣款="100.5元", 实发工资="９２００")]
+    result = check("payroll", rows)
+    assert [m for m, _ in _messages(result, "DEDUCTION_HIGH")] == [
+        "扣款 3000.00 元超过应发 11780.00 元的 20%。请核实扣款依据（借支、罚款须有书面依据）。"]
+    assert [e for _, e in _messages(result, "PAYROLL_ARITHMETIC")] == [
+        "Gross 9360.00 − deductions 100.50 ≠ net 9200.00. Check the payroll's arithmetic."]
+
+
+def test_a_number_with_more_places_than_its_cell_shows_is_the_amount_shown():
+    """formats.md: 3333.333… in a cell formatted 0.00 is 3333.33 (and so in the message)."""
+    rows = [payroll_row(应发工资="3333.33333333333", 扣款="1000", 实发工资="2300")]
+    result = check("payroll", rows, numeric={h: [True] for h in MONEY_HEADS})
+    assert _messages(result, "DEDUCTION_HIGH")[0][0].startswith("扣款 1000.00 元超过应发 3333.33 元")
+    assert _messages(result, "PAYROLL_ARITHMETIC")[0][1].startswith(
+        "Gross 3333.33 − deductions 1000.00 ≠ net 2300.00.")
+
+
+def test_no_finding_message_shows_an_amount_with_one_decimal_place():
+    """Every amount of every payroll rule: never "3000.0", "400.0" in zh or en."""
+    import re
+
+    rows = [payroll_row(出勤天数="31", 应发工资="11780", 扣款="3000", 实发工资="8780"),
+            payroll_row(身份证号码=ID_B, 姓名="李秀英", 应发工资="500", 扣款="0", 实发工资="400")]
+    result = check("payroll", rows, numeric={h: [True, True] for h in MONEY_HEADS})
+    assert codes(result) == ["DEDUCTION_HIGH", "PAYROLL_ARITHMETIC"]
+    for code in ("DEDUCTION_HIGH", "PAYROLL_ARITHMETIC"):
+        for zh, en in _messages(result, code):
+            assert not re.search(r"\d\.\d(?!\d)", zh + en), (zh, en)
+
+
+def test_a_payroll_finding_stored_before_its_amount_was_an_argument_still_shows_two_places():
+    """Findings already stored carry the cell as written in ``value`` and no amount argument."""
+    from sitereg.api.findings import finding_json
+
+    stored = {"rule": "DEDUCTION_HIGH", "row": 7, "column": "扣款(元)", "value": "3000.0", "worker": None,
+              "args": '{"gross":"11780.00"}'}
+    assert finding_json(stored, "payroll", "zh")["message"].startswith("扣款 3000.00 元超过应发 11780.00 元")
+    stored = {"rule": "PAYROLL_ARITHMETIC", "row": 8, "column": "实发工资（元）", "value": "9200.0", "worker": None,
+              "args": '{"gross":"9360.00","deductions":"100.00"}'}
+    assert finding_json(stored, "payroll", "en")["message"].startswith("Gross 9360.00 − deductions 100.00 ≠ net 9200.00.")
+
+
+def test_a_month_column_naming_another_month_is_period_mismatch_on_its_row():
+    """formats.md: a month column that differs from the upload's period is PERIOD_MISMATCH (it
+    was DATE_OUT_OF_PERIOD, whose message spoke of a day the month does not have)."""
+    from sitereg.api.findings import finding_json
+
+    result = check("payroll", [payroll_row(), payroll_row(身份证号码=ID_B, 姓名="李梅", 工资卡号=CARD_B, 工资所属期="2026-09")])
+    hits = result.findings.filter(pl.col("rule") == "PERIOD_MISMATCH")
+    assert hits.get_column("row").to_list() == [3] and "DATE_OUT_OF_PERIOD" not in codes(result)
+    assert result.rows_rejected == 1 and result.rows.height == 1
+    row = hits.row(0, named=True)
+    zh, en = finding_json(row, "payroll", "zh")["message"], finding_json(row, "payroll", "en")["message"]
+    assert "「工资所属期」为 2026-09" in zh and "本行未入库" in zh and "没有这一天" not in zh
+    assert "'工资所属期' says 2026-09" in en and "this row was not stored" in en
+
+
+@pytest.mark.parametrize(("typed", "shown"), [(3000.0, "3000.00"), (1.005, "1.01"), (1234.565, "1234.57"),
+                                              (10000 / 3, "3333.33")])
+def test_a_numeric_money_cell_is_the_amount_its_0_00_format_shows(typed, shown):
+    """Excel rounds half up from the decimal value it shows; a float's round(2) turned 1.005
+    into 1.00 and echoed 3000 as 3000.0."""
+    from sitereg.validate.readers import _excel_general
+
+    rows = [payroll_row(实发工资=_excel_general(str(typed)), 应发工资=_excel_general(str(typed)))]
+    result = check("payroll", rows, numeric={"实发工资": [True], "应发工资": [True]})
+    fen = int(shown.replace(".", ""))
+    assert result.rows.get_column("net_fen").to_list() == result.rows.get_column("gross_fen").to_list() == [fen]

@@ -322,3 +322,66 @@ def test_web_page_strings_are_chinese():
     for where, text in strings:
         w.check(where, text)
     w.verdict()
+
+
+# ---- English messages: the system's own words in English -------------------------------------
+# The header and the cell (the user's own text) stay as written; what the system derives or names
+# (the gender an ID gives, a kind, the values a column allows) is English in a lang=en message.
+def _rendered(kind: str, rows: list[dict], code: str) -> list[tuple[str, str]]:
+    from ruleharness import check
+    from sitereg.api.findings import finding_json
+
+    found = check(kind, rows).findings
+    return [(finding_json(f, kind, "zh")["message"], finding_json(f, kind, "en")["message"])
+            for f in found.iter_rows(named=True) if f["rule"] == code]
+
+
+def _system_cjk(en: str) -> list[str]:
+    """Chinese left in an English message once the user's quoted text ('...') is taken out."""
+    return CJK.findall(re.sub(r"'[^']*'", "", en))
+
+
+def test_gender_mismatch_names_the_gender_of_the_id_in_the_callers_language():
+    from ruleharness import CARD_B, ID_B, roster_row
+
+    rows = [roster_row(性别="女"),  # ID_A is a man's
+            roster_row(身份证号码=ID_B, 姓名="李秀英", 性别="M", 工资卡号=CARD_B)]  # ID_B is a woman's
+    assert _rendered("roster", rows, "GENDER_MISMATCH") == [
+        ("「性别」为「女」，但身份证号显示为男。请核对。", "'性别' says '女' but the ID number says male. Check which is right."),
+        ("「性别」为「M」，但身份证号显示为女。请核对。", "'性别' says 'M' but the ID number says female. Check which is right."),
+    ]
+
+
+def test_a_gender_mismatch_stored_before_still_reads_english_in_english():
+    from sitereg.api.findings import finding_json
+
+    stored = {"rule": "GENDER_MISMATCH", "row": 31, "column": "性别", "value": "男", "worker": None,
+              "args": '{"expected":"女"}'}
+    assert finding_json(stored, "roster", "en")["message"] == (
+        "'性别' says '男' but the ID number says female. Check which is right.")
+    assert finding_json(stored, "roster", "zh")["message"] == "「性别」为「男」，但身份证号显示为女。请核对。"
+
+
+def test_allowed_values_are_explained_in_english_in_english():
+    from ruleharness import ID_A, payroll_row, roster_row
+
+    cases = [
+        ("roster", [roster_row(性别="未知")], "可填：男 / 女。", "allowed: 男 / 女 (male / female; also M / F)."),
+        ("entry_exit", [{"证件号码": ID_A, "工人姓名": "张建国", "进退场日期": "2026-10-01", "类型": "进来"}],
+         "可填：进场 / 退场（入场 / 出场）。", "allowed: 进场 / 退场 (entry / exit; also 入场 / 出场, in / out)."),
+        ("payroll", [payroll_row(工资所属期="十月")], "可填：YYYY-MM，如 2026-10。", "allowed: YYYY-MM, e.g. 2026-10."),
+    ]
+    for kind, rows, zh_tail, en_tail in cases:
+        ((zh, en),) = _rendered(kind, rows, "VALUE_INVALID")
+        assert zh.endswith(zh_tail) and en.endswith(en_tail), (zh, en)
+        assert "，" not in en and "（" not in en
+
+
+def test_column_missing_names_the_kind_the_file_looks_like_in_english():
+    from ruleharness import attendance_rows
+
+    ((zh, en),) = _rendered("payroll", attendance_rows(days=[1]), "COLUMN_MISSING")
+    assert "文件看起来像：考勤表。" in zh
+    assert "the file looks like: attendance." in en
+    # What is left in Chinese is the template's header to add, quoted: 实发工资.
+    assert _system_cjk(en) == []

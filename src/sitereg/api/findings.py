@@ -8,10 +8,13 @@ from typing import Any
 import msgspec
 import polars as pl
 
-from sitereg.validate.checks import mask_digit_runs
+from sitereg.validate.checks import fen_to_text, mask_digit_runs, parse_fen
 from sitereg.validate.rules import BY_CODE, reason_zh
 
 _LONG_DIGITS = re.compile(r"[0-9０-９]{15}")
+# Findings stored before the amount of the cell was an argument of its own: their message showed
+# the cell's text as ``{value}``; the argument is now that amount as yuan with two places.
+_AMOUNT_WAS_VALUE = {"PAYROLL_ARITHMETIC": "net", "DEDUCTION_HIGH": "deductions"}
 
 
 def render(findings: pl.DataFrame, kind: str | None, lang: str, limit: int) -> dict[str, Any]:
@@ -37,6 +40,13 @@ def finding_json(row: dict[str, Any], kind: str | None, lang: str) -> dict[str, 
     params = {"column": row["column"] or "", "value": value or "", "worker": row["worker"] or "", **args}
     if lang == "zh" and "reason" in args:
         params["reason"] = reason_zh(str(args["reason"]))
+    amount = _AMOUNT_WAS_VALUE.get(rule.code)
+    if amount and amount not in args and value:
+        params[amount] = _yuan(str(value))
+    if lang == "en":  # words the system wrote in Chinese (the ID's gender, a kind's name) in English
+        for name, words in rule.en_words.items():
+            if name in args:
+                params[name] = words.get(str(args[name]), args[name])
     # "-" is stored where no kind fits or no header is near: words for it in the reader's language.
     if params.get("looks") == "-":
         params["looks"] = "无法判断" if lang == "zh" else "none of the kinds"
@@ -46,6 +56,14 @@ def finding_json(row: dict[str, Any], kind: str | None, lang: str) -> dict[str, 
         params["first"] = _first_at(str(args["first_row"]), args.get("first_sheet"), lang)
     elif rule.code == "DUPLICATE_WORKER" and "first" in args:  # findings stored before first_row
         params["first"] = _first_at(str(args["first"]), None, lang)
+    if rule.code == "PERIOD_MISMATCH":  # a row's month column, or the file's own month
+        in_row = row["row"] is not None and row["column"]
+        if lang == "zh":
+            params.setdefault("where", f"「{row['column']}」为" if in_row else "文件中写明的月份是")
+            params.setdefault("stored", "本行未入库" if in_row else "本文件未入库")
+        else:
+            params.setdefault("where", f"'{row['column']}' says" if in_row else "The file's own month is")
+            params.setdefault("stored", "this row was not stored" if in_row else "nothing of this file was stored")
     if rule.code == "VALUE_MISSING":
         params.setdefault("rejected", "（本行未入库）" if lang == "zh" else " (this row was not stored)")
     out = {
@@ -70,6 +88,13 @@ def _first_at(row: str, sheet: str | None, lang: str) -> str:
     if lang == "zh":
         return f"工作表「{sheet}」第 {row} 行" if sheet else f"第 {row} 行"
     return f"row {row} of sheet '{sheet}'" if sheet else f"row {row}"
+
+
+def _yuan(text: str) -> str:
+    """An amount cell's text as yuan with two places ("3000.0" -> "3000.00"); as written when it
+    is not a plain amount."""
+    fen = pl.select(parse_fen(pl.lit(text, pl.String))).item()
+    return fen_to_text(fen) if fen is not None else text
 
 
 def _masked(value: Any) -> Any:

@@ -458,13 +458,21 @@ def _canonical(table: Table, kind: str, hm: HeaderMap) -> tuple[pl.DataFrame, li
     for name in MONEY:
         mask = table.numeric.get(hm.columns.get(name, ""))
         if mask is not None:  # 3333.3333… in a cell formatted 0.00 is 3333.33 to the clerk
-            frame = frame.with_columns(pl.when(pl.lit(mask)).then(
-                c(name).cast(pl.Float64, strict=False).round(2).cast(pl.String)).otherwise(c(name)).alias(name))
+            frame = frame.with_columns(pl.when(pl.lit(mask)).then(_as_shown(c(name))).otherwise(c(name)).alias(name))
     basis = hm.columns.get("wage_basis")
     frame = frame.with_columns(_basis_unit=pl.lit(basis is not None and normalise_header(basis) == "计量单位"))
     for day, header in hm.days.items():
         frame = frame.with_columns(ck.clean_text(table.frame.get_column(header).cast(pl.String)).alias(f"__day{day}"))
     return frame, found
+
+
+def _as_shown(text: pl.Expr) -> pl.Expr:
+    """A numeric money cell as a 0.00 format shows it: yuan with two places, rounded half up
+    from its decimal value as Excel does (1.005 -> 1.01, which a float's round(2) makes 1.00).
+    The value has at most 15 significant digits (the reader's rendering), so cents times 100
+    rounded to 6 places is that decimal value."""
+    cents = (text.cast(pl.Float64, strict=False) * 100).round(6).round(0, mode="half_away_from_zero")
+    return ck.fen_text_expr(cents.cast(pl.Int64))
 
 
 def _melt_days(frame: pl.DataFrame, hm: HeaderMap, period: str) -> pl.DataFrame:

@@ -15,7 +15,9 @@ shape (``applies``) and what its finding shows as the value (``value``). ``filec
 rule by its code, so a new rule is one new entry here.
 
 Message templates may use {column} (the header as written), {value} (masked) and the
-rule's own arguments, named in ``args``.
+rule's own arguments, named in ``args``. An amount in a message is an argument made from the
+parsed amount with ``money`` (yuan with two places), never the cell's text; a word the system
+writes in Chinese has its English in ``en_words``.
 """
 
 from __future__ import annotations
@@ -23,13 +25,14 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
 import polars as pl
 
 from sitereg.validate import checks as ck
+from sitereg.validate.columns import KIND_LABELS
 
 Severity = Literal["error", "warning", "info"]
 Rejects = Literal["never", "always", "if_required"]
@@ -118,6 +121,10 @@ class Rule:
     title_zh: str = ""
     title_en: str = ""
     tags: tuple[str, ...] = field(default=())
+    # English for the Chinese words the system itself puts in an argument (the gender the ID
+    # gives, a kind's name, the values a column allows), by argument and word: lang=en messages
+    # show these. The user's own headers, cells and names stay as written in every language.
+    en_words: Mapping[str, Mapping[str, str]] = field(default_factory=dict, compare=False)
 
     def message(self, lang: str, **params: object) -> str:
         template = self.en if lang == "en" else self.zh
@@ -331,6 +338,28 @@ def _missing(col: str, env: Env) -> pl.Expr:
     return gone
 
 
+ALLOWED = {
+    "direction": "进场 / 退场（入场 / 出场）",
+    "gender": "男 / 女",
+    "wage_basis": "日薪 / 月薪 / 计件 (daily / monthly / piece)",
+    "pay_day": "1-31",
+    "channel": "银行卡 / 社保卡 (bank_card / ssc)",
+    "period": "YYYY-MM，如 2026-10",
+}
+# The same in a lang=en message: the values stay those a cell may hold, the words around them English.
+ALLOWED_EN = {
+    "direction": "进场 / 退场 (entry / exit; also 入场 / 出场, in / out)",
+    "gender": "男 / 女 (male / female; also M / F)",
+    "period": "YYYY-MM, e.g. 2026-10",
+}
+# The gender an ID number gives (``checks.id_gender``), in a lang=en message.
+GENDER_EN = {"男": "male", "女": "female"}
+
+
+# An amount in a message: integer fen as yuan with two places ("3000.00"), as api.md shows amounts.
+money = ck.fen_text_expr
+
+
 def _unresolved_value(col: str, env: Env) -> pl.Expr:
     # What the clerk wrote to name the worker, so the row can be found: 人员编号 as written, the card masked.
     card = env.col("bank_card")
@@ -356,7 +385,8 @@ RULES: tuple[Rule, ...] = (
          "缺少必填列「{label}」（{name}）；文件中最接近的列是「{nearest}」，文件看起来像：{looks}。请按模板补上该列后重新上传；本文件所有行均未入库。",
          "Required column '{label}' ({name}) is missing; the closest header in the file is '{nearest}', and the file "
          "looks like: {looks}. Add the column as in the template and upload again; no row of this file was stored.",
-         ALL_KINDS, rejects="always", title_zh="缺少必填列", title_en="Required column missing"),
+         ALL_KINDS, rejects="always", title_zh="缺少必填列", title_en="Required column missing",
+         en_words={"looks": {label: kind for kind, label in KIND_LABELS.items()}}),
     Rule("COLUMN_UNKNOWN", "warning", "file",
          "无法识别的列「{column}」，该列内容未入库。如是必填信息，请改用模板中的列名。",
          "Column '{column}' is not recognised and was not stored. If it holds required data, rename it as in the template.",
@@ -380,11 +410,14 @@ RULES: tuple[Rule, ...] = (
          "This file looks like a {looks_en} file, not the {kind_en} chosen. Choose the right kind (or leave it out to "
          "have it detected) and upload again; nothing of this file was stored.",
          ALL_KINDS, rejects="always", title_zh="文件类型不符", title_en="Kind mismatch"),
+    # The file's month (its title, its day headers, every row outside the period) refuses the
+    # file; a month column (工资所属期, 发放工资的月份) that differs refuses its row.
     Rule("PERIOD_MISMATCH", "error", "file",
-         "文件中写明的月份是 {month}，与上传的所属期 {period} 不符；本文件未入库。请选择正确的所属期后重新上传。",
-         "The file's own month is {month}, not the upload's period {period}; nothing of this file was stored. "
-         "Choose the right period and upload again.",
-         ALL_KINDS, rejects="always", title_zh="所属期不符", title_en="Period mismatch"),
+         "{where} {month}，与上传的所属期 {period} 不符，{stored}。请选择正确的所属期，每月分别上传。",
+         "{where} {month}, not the upload's period {period}; {stored}. Choose the right period and upload each month separately.",
+         ALL_KINDS, ("period",), "always", check=lambda col, env: c("_period") != c("_upload_period"),
+         args=lambda col, env: {"month": c("_period"), "period": c("_upload_period")},
+         title_zh="所属期不符", title_en="Period mismatch"),
     Rule("FORMULA_REMOVED", "info", "file",
          "原表中的 {n} 个公式在本报告中已替换为其计算结果，公式本身未保留，以免打开报告时运行文件中的公式或链接。改正时请在原表中操作。",
          "{n} formulas of your file were replaced by their calculated values in this report, so that no formula or link "
@@ -431,7 +464,8 @@ RULES: tuple[Rule, ...] = (
          "「{column}」为「{value}」，但身份证号显示为{expected}。请核对。",
          "'{column}' says '{value}' but the ID number says {expected}. Check which is right.",
          ("roster",), ("gender",), check=lambda col, env: c("_valid_id") & c("_gender").is_not_null() & (c("_gender") != c("_id_gender")),
-         args=lambda col, env: {"expected": c("_id_gender")}, derives=(VALID_ID, ID_GENDER), title_zh="性别与身份证不符", title_en="Gender differs from ID"),
+         args=lambda col, env: {"expected": c("_id_gender")}, derives=(VALID_ID, ID_GENDER), title_zh="性别与身份证不符", title_en="Gender differs from ID",
+         en_words={"expected": GENDER_EN}),
     # ---- age ----------------------------------------------------------------------------
     Rule("AGE_UNDER_16", "error", "age",
          "工人 {worker} 在作业日仅 {age} 周岁，未满 16 周岁。禁止使用童工，请立即停止用工并核实。",
@@ -493,7 +527,8 @@ RULES: tuple[Rule, ...] = (
          ("roster", "contracts", "payroll", "payments", "entry_exit"),
          ("gender", "wage_basis", "pay_day", "channel", "period", "direction"), "if_required",
          check=lambda col, env: c(col).is_not_null() & c(f"_{col}").is_null(),
-         args=lambda col, env: {"allowed": pl.lit(ALLOWED[col])}, title_zh="取值无法识别", title_en="Value not understood"),
+         args=lambda col, env: {"allowed": pl.lit(ALLOWED[col])}, title_zh="取值无法识别", title_en="Value not understood",
+         en_words={"allowed": {ALLOWED[col]: ALLOWED_EN.get(col, ALLOWED[col]) for col in ALLOWED}}),
     Rule("DATE_INVALID", "error", "values",
          "「{column}」「{value}」不是有效日期。请填写如 2026-10-08 的日期。",
          "'{column}' '{value}' is not a real date. Write dates like 2026-10-08.",
@@ -518,8 +553,8 @@ RULES: tuple[Rule, ...] = (
          "「{column}」{value} 不在所属期 {period} 内（或该月没有这一天），未计入。请按月分别上传。",
          "'{column}' {value} is outside the period {period} (or the month has no such day) and was not counted. "
          "Upload each month separately.",
-         ("attendance", "payroll", "payments"), ("date", "period"), "always",
-         check=lambda col, env: c("_out_of_period") if col == "date" else (c("_period") != c("_upload_period")),
+         ("attendance", "payroll", "payments"), ("date",), "always",
+         check=lambda col, env: c("_out_of_period"),
          args=lambda col, env: {"period": c("_upload_period")}, title_zh="不在所属期内", title_en="Outside the period"),
     Rule("HOURS_INVALID", "error", "values",
          "「{column}」「{value}」不是 0-24 之间的工时或可识别的出勤标记（√ 出勤、休 缺 × 为缺勤）。本日未计入。",
@@ -545,17 +580,21 @@ RULES: tuple[Rule, ...] = (
          ("attendance", "payroll", "entry_exit"), ("id_number",), "always", check=lambda col, env: c("_unresolved"),
          value=_unresolved_value, applies=lambda col, env: "_unresolved" in env.names,
          title_zh="无法确定工人", title_en="Worker not resolved"),
+    # Amounts in a message are the parsed amounts (integer fen) as yuan with two places, never
+    # the cell's text: a cell typed as a number reads 3000 (or 3000.0), one typed as text ¥3,000.
     Rule("PAYROLL_ARITHMETIC", "warning", "values",
-         "应发 {gross} 元 − 扣款 {deductions} 元 ≠ 实发 {value} 元。请核对工资表的计算。",
-         "Gross {gross} − deductions {deductions} ≠ net {value}. Check the payroll's arithmetic.",
+         "应发 {gross} 元 − 扣款 {deductions} 元 ≠ 实发 {net} 元。请核对工资表的计算。",
+         "Gross {gross} − deductions {deductions} ≠ net {net}. Check the payroll's arithmetic.",
          ("payroll",), ("net",), check=lambda col, env: c("_arith_bad"), derives=(ARITH_BAD,),
-         args=lambda col, env: {"gross": ck.fen_text_expr(c("_gross")), "deductions": ck.fen_text_expr(c("_deductions").fill_null(0))},
+         args=lambda col, env: {"gross": money(c("_gross")), "deductions": money(c("_deductions").fill_null(0)),
+                                "net": money(c("_net"))},
          title_zh="工资表计算不符", title_en="Payroll arithmetic"),
     Rule("DEDUCTION_HIGH", "warning", "values",
-         "扣款 {value} 元超过应发 {gross} 元的 20%。请核实扣款依据（借支、罚款须有书面依据）。",
-         "Deductions of {value} exceed 20 % of the gross {gross}. Check what they are for.",
+         "扣款 {deductions} 元超过应发 {gross} 元的 20%。请核实扣款依据（借支、罚款须有书面依据）。",
+         "Deductions of {deductions} exceed 20 % of the gross {gross}. Check what they are for.",
          ("payroll",), ("deductions",), check=lambda col, env: c("_deduction_high"), derives=(DEDUCTION_HIGH,),
-         args=lambda col, env: {"gross": ck.fen_text_expr(c("_gross"))}, title_zh="扣款过高", title_en="High deductions"),
+         args=lambda col, env: {"gross": money(c("_gross")), "deductions": money(c("_deductions"))},
+         title_zh="扣款过高", title_en="High deductions"),
     Rule("EXIT_WITHOUT_ENTRY", "warning", "values",
          "工人 {worker} 的退场记录（{value}）之前没有进场记录。请补充进场记录。",
          "Worker {worker} has an exit record ({value}) with no earlier entry. Add the entry record.",
@@ -585,9 +624,6 @@ RULES: tuple[Rule, ...] = (
          args=lambda col, env: {"first_row": c("_txn_first_row")}, derives=(TXN_DUP, TXN_FIRST_ROW),
          title_zh="银行流水号重复", title_en="Transaction id conflict"),
 )
-
-
-money = ck.fen_text_expr
 
 
 def _date(name: str) -> pl.Expr:
@@ -721,14 +757,6 @@ CROSS_RULES: tuple[Rule, ...] = (
          title_zh="跨项目重复发放", title_en="Paid by two projects"),
 )
 
-ALLOWED = {
-    "direction": "进场 / 退场（入场 / 出场）",
-    "gender": "男 / 女",
-    "wage_basis": "日薪 / 月薪 / 计件 (daily / monthly / piece)",
-    "pay_day": "1-31",
-    "channel": "银行卡 / 社保卡 (bank_card / ssc)",
-    "period": "YYYY-MM，如 2026-10",
-}
 
 RULES = RULES + CROSS_RULES
 # Readers explain FILE_* failures in English; these are the Chinese words for the known ones.
