@@ -252,3 +252,54 @@ def test_a_wage_sheet_sent_after_the_bank_batch_refuses_the_conflicting_row_in_i
     payments = stored_payments(client)
     assert payments.height == 37
     assert payments.filter(pl.col("bank_txn_id") == records[0]["bank_txn_id"]).get_column("amount_fen").to_list() == [100]
+
+
+def test_csv_batch_failed_line_is_rejected_not_stored(client, project, bank):
+    """A bank's result export marks each line 成功 / 失败: a failed line is not a payment. It is
+    rejected in the receipt with the reason (never dropped silently), and neither stored nor counted."""
+    ok, failed = fixture_records()[:2]
+    head = "bank_txn_id,project,period,id_number,name,payee_account,payee_name,channel,amount,paid_at,交易状态"
+    line = ",".join(["{bank_txn_id}", "{project}", "{period}", "{id_number}", "{name}", "{payee_account}",
+                     "{payee_name}", "{channel}", "{amount}", "{paid_at}"])
+    csv_text = "\n".join([head, line.format(**ok) + ",成功", line.format(**failed) + ",失败"])
+    r = client.post(f"/api/v1/payment-batches?batch_id=CSV-F1&payer_account={ACCOUNT}", content=csv_text.encode(),
+                    headers={**bank, "Content-Type": "text/csv", "Idempotency-Key": "CSV-F1"})
+    assert r.status_code == 201, r.text
+    receipt = r.json()
+    assert (receipt["accepted"], receipt["rejected"]) == (1, 1)
+    first, second = receipt["records"]
+    assert first["bank_txn_id"] == ok["bank_txn_id"] and first["status"] == "accepted"
+    assert second["bank_txn_id"] == failed["bank_txn_id"] and second["status"] == "rejected"
+    assert [(f["rule"], f["row"], f["column"], f["value"]) for f in second["findings"]] == [
+        ("PAYMENT_FAILED", 2, "status", "失败")]
+    assert "不是一笔发放" in second["findings"][0]["message"] and second["findings"][0]["severity"] == "info"
+    assert stored_payments(client).get_column("bank_txn_id").to_list() == [ok["bank_txn_id"]]
+    # A replay answers the same receipt; the failed line's id claimed nothing, so a later
+    # successful transaction under it is stored.
+    again = client.post(f"/api/v1/payment-batches?batch_id=CSV-F1&payer_account={ACCOUNT}", content=csv_text.encode(),
+                        headers={**bank, "Content-Type": "text/csv", "Idempotency-Key": "CSV-F1"})
+    assert again.status_code == 200 and again.json() == receipt
+    assert push(client, bank, batch([failed], batch_id="J-F2")).json()["accepted"] == 1
+    assert sorted(stored_payments(client).get_column("bank_txn_id").to_list()) == sorted(
+        [ok["bank_txn_id"], failed["bank_txn_id"]])
+
+
+def test_csv_batch_status_is_read_as_an_uploaded_result_file_reads_it(client, project, bank):
+    """The values that mean failed are filecheck's (退回, 交易失败 …); other statuses and a JSON
+    batch (no status field) are stored as before; within a batch a failed line does not make a
+    later line under its transaction id a repeat."""
+    records = fixture_records()[:4]
+    head = "银行流水号,项目编码,工资所属期,身份证号码,姓名,收款账号,收款人,发放渠道,实发金额,发放日期,状态"
+    rows = [(records[0], "退回"), (records[1], " 交易成功 "), (records[2], "交易失败"), (records[3], "")]
+    rows.append((records[0], "成功"))  # the returned payout paid again under the same id
+    csv_text = "\n".join([head] + [",".join([r["bank_txn_id"], r["project"], r["period"], r["id_number"], r["name"],
+                                             r["payee_account"], r["payee_name"], r["channel"], r["amount"],
+                                             r["paid_at"], status]) for r, status in rows])
+    r = client.post(f"/api/v1/payment-batches?batch_id=CSV-F2&payer_account={ACCOUNT}", content=csv_text.encode("gb18030"),
+                    headers={**bank, "Content-Type": "text/csv", "Idempotency-Key": "CSV-F2"})
+    assert r.status_code == 201, r.text
+    assert [x["status"] for x in r.json()["records"]] == ["rejected", "accepted", "rejected", "accepted", "accepted"]
+    assert [[f["rule"] for f in x["findings"] if f["rule"] == "PAYMENT_FAILED"] for x in r.json()["records"]] == [
+        ["PAYMENT_FAILED"], [], ["PAYMENT_FAILED"], [], []]
+    assert sorted(stored_payments(client).get_column("bank_txn_id").to_list()) == sorted(
+        [records[0]["bank_txn_id"], records[1]["bank_txn_id"], records[3]["bank_txn_id"]])

@@ -390,3 +390,13 @@ def test_bulletin_is_quick(client, region, bureau):
         times.append(time.perf_counter() - t)
     print(f"bulletin 4403 {PERIOD}: {', '.join(f'{t * 1000:.0f} ms' for t in times)}")
     assert min(times) < 0.8, times
+
+
+def test_findings_csv_content_type_names_the_charset_once(client, region, bureau):
+    """Litestar adds "; charset=utf-8" to a text/* media type itself: the header used to say it twice."""
+    for url, accept, media in ((f"/api/v1/projects/A-1/periods/{PERIOD}/findings.csv", "*/*", "text/csv"),
+                               (f"/api/v1/coverage?period={PERIOD}", "text/csv", "text/csv"),
+                               ("/", "text/html", "text/html")):
+        c = client.get(url, headers={**bureau, "Accept": accept})
+        assert c.status_code == 200, url
+        assert c.headers["content-type"] == f"{media}; charset=utf-8", url

@@ -78,6 +78,7 @@ CASES = [
     ("AMOUNT_INVALID", "payments", [payment_row(实发金额="-5")], [payment_row(实发金额="¥8,800.50")]),
     ("AMOUNT_INVALID", "contracts", [contract_row(工资标准="四百")], [contract_row(计薪方式="计件", 工资标准=None)]),
     ("TXN_CONFLICT", "payments", [payment_row(), payment_row(身份证号码=ID_B)], [payment_row(), payment_row(银行流水号="T0002")]),
+    ("PAYMENT_FAILED", "payments", [payment_row(交易状态="交易失败")], [payment_row(交易状态="交易成功")]),
     ("COLUMN_UNKNOWN", "roster", [roster_row(备注="x")], [roster_row(序号="1")]),
     ("COLUMN_MISSING", "payments", [{k: v for k, v in payment_row().items() if k != "银行流水号"}], [payment_row()]),
     # another month's file: every date or month outside the period

@@ -25,7 +25,7 @@ from sitereg.catalog import Catalog, Project
 from sitereg.settings import Settings
 from sitereg.storage import AlreadyExists
 from sitereg.validate import checks as ck
-from sitereg.validate.filecheck import FINDING_SCHEMA, Context, validate_file
+from sitereg.validate.filecheck import FAILED_STATUS, FINDING_SCHEMA, Context, validate_file
 from sitereg.validate.readers import Table
 
 # API field -> header given to the shared payments validation (its English aliases).
@@ -44,6 +44,14 @@ class Record(msgspec.Struct, forbid_unknown_fields=True):
     channel: str
     amount: str
     paid_at: str
+
+
+class CsvRecord(Record, omit_defaults=True):
+    """A line of a bank's CSV export, with its 交易状态 (成功 / 失败) when the export has that
+    column. Not part of the JSON body (a JSON record has no status); a line without a status
+    encodes exactly as a Record, so its batch's content hash is unchanged."""
+
+    status: str = ""
 
 
 class Batch(msgspec.Struct, forbid_unknown_fields=True):
@@ -78,8 +86,11 @@ def from_table(table: Table, batch_id: str, payer_account: str) -> tuple[Batch |
         payers = table.frame.get_column(hm.columns["payer_account"]).drop_nulls().str.strip_chars().unique().to_list()
         if any(p != payer_account for p in payers):
             return None, ["payer_account"]
-    frame = table.frame.select(pl.col(hm.columns[f]).fill_null("").str.strip_chars().alias(f) for f in FIELDS)
-    records = [Record(**row) for row in frame.iter_rows(named=True)]
+    # A bank's result file marks each line 成功 / 失败: the status is kept with the line, so that a
+    # failed one is rejected in the receipt rather than stored as a payout.
+    fields = (*FIELDS, "status") if "status" in hm.columns else FIELDS
+    frame = table.frame.select(pl.col(hm.columns[f]).fill_null("").str.strip_chars().alias(f) for f in fields)
+    records: list[Record] = [CsvRecord(**row) for row in frame.iter_rows(named=True)]
     return Batch(batch_id=batch_id, payer_account=payer_account, records=records), []
 
 
@@ -165,12 +176,19 @@ def _await_receipt(catalog: Catalog, payer: str, batch_id: str, seconds: float =
 
 def _process(catalog: Catalog, batch: Batch, projects: dict[str, Project], today: dt.date) -> dict[str, Any]:
     n = len(batch.records)
+    statuses = [getattr(r, "status", "") for r in batch.records]  # a CSV line's 交易状态; JSON has none
     raw = pl.DataFrame({f: [getattr(r, f) for r in batch.records] for f in FIELDS}, schema={f: pl.String for f in FIELDS})
-    raw = raw.with_columns(__row__=pl.int_range(1, n + 1, dtype=pl.Int64))
+    raw = raw.with_columns(__row__=pl.int_range(1, n + 1, dtype=pl.Int64), status=pl.Series(statuses, dtype=pl.String))
+    raw = raw.with_columns(_failed=pl.col("status").str.contains(FAILED_STATUS).fill_null(False))
     findings: list[pl.DataFrame] = []
 
+    # A line the bank marks failed (交易状态 失败, 退回…) is not a payment: rejected with the
+    # reason, never stored nor counted, and its transaction id claims nothing in the batch.
+    findings.append(_record_findings(raw.filter(pl.col("_failed")), "PAYMENT_FAILED", "status", None))
+    live = raw.filter(~pl.col("_failed"))
+
     # Checks only the API shape needs; the rest is the same validation as an uploaded wage sheet.
-    pre = raw.with_columns(
+    pre = live.with_columns(
         # A transaction id twice in one batch is one payout at most, whatever period it names.
         _repeat=~pl.col("bank_txn_id").is_first_distinct(),
         _first=pl.col("__row__").first().over("bank_txn_id"),

@@ -196,7 +196,7 @@ class CoverageController(Controller):
             body = self._region_body(catalog, prefixes, codes, first, last, region, investment_type, today, updating, as_csv)
             state.response_cache.put(key, signature, body)
         if as_csv:
-            return Response(body, media_type="text/csv; charset=utf-8",
+            return Response(body, media_type="text/csv",
                             headers={"Content-Disposition": "attachment; filename=coverage.csv"})
         return Response(body, media_type="application/json")
 

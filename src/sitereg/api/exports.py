@@ -53,7 +53,9 @@ class FindingsExportController(Controller):
         name, fallback = exports.findings_filename(project.code, period, "xlsx")
         return Response(data, media_type=XLSX, headers={"Content-Disposition": exports.content_disposition(name, fallback)})
 
-    @get("/findings.csv", operation_id="exportPeriodFindingsCsv", sync_to_thread=True, media_type="text/csv; charset=utf-8",
+    # Litestar appends "; charset=utf-8" to a text/* media type itself: give it the bare type, or
+    # the header says the charset twice.
+    @get("/findings.csv", operation_id="exportPeriodFindingsCsv", sync_to_thread=True, media_type="text/csv",
          summary="Download a project-month's findings as CSV (Chinese, masked)")
     def findings_csv(self, request: Request, principal: NamedDependency[Principal], code: FromPath[str],
                      period: FromPath[str]) -> Response[str]:
@@ -61,7 +63,7 @@ class FindingsExportController(Controller):
         text intact); cells that a spreadsheet would run as a formula are prefixed with '."""
         project, lines, _ = _finding_lines(request, principal, code, period)
         name, fallback = exports.findings_filename(project.code, period, "csv")
-        return Response(exports.findings_csv(lines), media_type="text/csv; charset=utf-8",
+        return Response(exports.findings_csv(lines), media_type="text/csv",
                         headers={"Content-Disposition": exports.content_disposition(name, fallback)})
 
 

@@ -40,7 +40,7 @@ def _secure(response: Response) -> Response:
 @get("/", include_in_schema=False, sync_to_thread=False, cache_control=CacheControlHeader(no_cache=True))
 def index() -> Response[bytes]:
     """The single page (sign-in, bureau dashboard, contractor uploads)."""
-    return Response((WEB_DIR / "index.html").read_bytes(), media_type="text/html; charset=utf-8",
+    return Response((WEB_DIR / "index.html").read_bytes(), media_type="text/html",
                     headers=SECURITY_HEADERS)
 
 

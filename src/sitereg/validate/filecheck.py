@@ -65,6 +65,8 @@ TABLE_SCHEMAS: dict[str, dict[str, pl.DataType]] = {
 # Money columns: a numeric cell is read as its number format shows it (two decimals).
 MONEY = ("amount", "wage_rate", "gross", "deductions", "net", "unit_rate")
 CARD_COLUMNS = ("bank_card", "ssc_number", "payee_account")
+# A bank result's 交易状态 saying the transfer did not go through: the row is no payment.
+FAILED_STATUS = r"(?i)失败|退回|退票|不成功|拒绝|冲正|fail"
 
 # Cleaned as codes (inner spaces and dashes dropped, upper-cased). Not bank_txn_id: a bank's
 # transaction ids are compared exactly as the bank wrote them.
@@ -338,8 +340,6 @@ def _validate_sheet(table: Table, kind: str, ctx: Context, rules: Sequence[Rule]
         kept = kept.filter(~c("_absent_all"))
     if kind == "attendance":
         kept = kept.filter(~c("_absent_day"))  # zero hours, or no clock times: absent, in every shape
-    if kind == "payments" and "_failed" in kept.columns:
-        kept = kept.filter(~c("_failed"))
     rows = _table_rows(kept, kind)
 
     # A row counts as rejected only when none of its records was kept (wide attendance: a bad
@@ -577,9 +577,8 @@ def _prepare(lf: pl.LazyFrame, kind: str, ctx: Context, wide: bool) -> pl.LazyFr
             _amount=ck.parse_fen(c("amount")),
             _period=ck.parse_period(c("period")),
             _channel=c("channel").str.to_lowercase().replace_strict(_CHANNEL, default=None),
-            # A bank's result file: a failed row (失败, 退回…) is not a payment and is not stored.
-            _failed=(c("status").str.contains("失败|退回|退票|不成功|拒绝|冲正|fail").fill_null(False)
-                     if "status" in names else pl.lit(False)),
+            # A bank's result file: a failed row (失败, 退回…) is not a payment (PAYMENT_FAILED).
+            _failed=(c("status").str.contains(FAILED_STATUS).fill_null(False) if "status" in names else pl.lit(False)),
         )
     elif kind == "payroll":
         money_cols = {f"_{m}": (ck.parse_fen(c(m)) if m in names else pl.lit(None, pl.Int64))

@@ -617,6 +617,12 @@ RULES: tuple[Rule, ...] = (
          "Project code '{value}' is not registered, or the payer account is not its registered dedicated wage account. "
          "Check the code and the account; this record was not stored.",
          ("payments",), ("project",), "always", title_zh="项目未登记", title_en="Unknown project"),
+    Rule("PAYMENT_FAILED", "info", "values",
+         "「{column}」为「{value}」：这笔转账未成功，不是一笔发放，不计为已发放；本行未入库。",
+         "'{column}' is '{value}': the transfer did not go through, so it is no payout and does not count as paid; "
+         "this row was not stored.",
+         ("payments",), ("status",), "always", check=lambda col, env: c("_failed"),
+         title_zh="交易未成功", title_en="Transfer failed"),
     Rule("TXN_CONFLICT", "error", "values",
          "银行流水号「{value}」重复，首次出现于：{first}。同一流水号只能对应一笔发放；本行未入库。",
          "Bank transaction id '{value}' repeats; first seen at: {first}. One id is one payout; this row was not stored.",
