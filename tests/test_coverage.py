@@ -196,3 +196,27 @@ def test_every_scope_sees_totals_trend_and_projects_that_agree(client, admin, to
                      f"/api/v1/risks?period={PERIOD}&region={region}", f"/api/v1/bulletins/{region}/{PERIOD}.docx"):
             r = client.get(path, headers=scopes[label][0])
             assert r.status_code == 404 and r.json()["code"] == "NOT_FOUND", (path, label)
+
+
+def test_region_json_lists_the_projects_that_uploaded_nothing(client, admin, tokens):
+    """The xlsx said 项目数 2, 未上传 1 while the JSON simply left the silent project out (and a
+    project's own coverage of an empty month was zeros with no sign that nothing came)."""
+    base = {"name": "有数据项目", "investment_type": "government", "contractor_credit_code": golden.CREDIT,
+            "dedicated_account": golden.ACCOUNT, "guarantee": None, "notice_board": True, "region_code": "440304"}
+    _load_month(client, admin, {**base, "code": "A-1"}, [golden.base(i) for i in range(3)])
+    assert client.post("/api/v1/projects", json={**base, "code": "Z-9", "name": "静默项目"}, headers=admin).status_code == 201
+    bureau = tokens.issue("bureau", base["region_code"][:4])
+    body = client.get(f"/api/v1/coverage?period={PERIOD}", headers=bureau).json()
+    assert [p["project"] for p in body["projects"]] == ["A-1"]
+    assert body["not_uploaded"] == [{"project": "Z-9", "name": "静默项目"}]
+    assert body["totals"]["projects"] == 1
+    sheet = openpyxl.load_workbook(io.BytesIO(client.get(f"/api/v1/coverage.xlsx?period={PERIOD}", headers=bureau).content))
+    assert any("未上传" in str(c) for row in sheet["项目明细"].iter_rows(values_only=True) for c in row if c)
+    # A project registered later shows at once (the cached answer is keyed on the projects too).
+    assert client.post("/api/v1/projects", json={**base, "code": "Z-8", "name": "新项目"}, headers=admin).status_code == 201
+    again = client.get(f"/api/v1/coverage?period={PERIOD}", headers=bureau).json()
+    assert [p["project"] for p in again["not_uploaded"]] == ["Z-8", "Z-9"]
+    empty = client.get(f"/api/v1/projects/Z-9/periods/{PERIOD}/coverage", headers=bureau).json()
+    assert empty["current_uploads"] == {} and empty["workers_active"] == 0
+    loaded = client.get(f"/api/v1/projects/A-1/periods/{PERIOD}/coverage", headers=bureau).json()
+    assert set(loaded["current_uploads"]) >= {"roster", "attendance"}

@@ -122,6 +122,18 @@ def _scope(catalog: Catalog, principal: Principal, region: str | None,
     return (inside, None) if inside else (None, [])
 
 
+def _not_uploaded(catalog: Catalog, prefixes, codes, investment_type: str | None, seen: set[str]) -> list[dict]:
+    """{"project", "name"} of each project in view without figures for the period(s), by code:
+    names from the projects' index; the few such projects' records only to filter by type."""
+    cols, rows = catalog.db.project_names(prefixes, codes)
+    missing = sorted((code, name) for code, name in rows if code not in seen)
+    if investment_type is not None and missing:
+        kept = {p.code for p in catalog.db.projects(codes=[code for code, _ in missing])
+                if p.investment_type == investment_type}
+        missing = [(code, name) for code, name in missing if code in kept]
+    return [{"project": code, "name": name} for code, name in missing]
+
+
 def check_region(principal: Principal, region: str | None) -> None:
     """A bureau asking for a region that does not lie within its own: 404, as for every read
     outside a token's scope (the 通报 answers the same). A wider region too: its figures would
@@ -190,7 +202,8 @@ class CoverageController(Controller):
         # with no figures is not listed.)
         key = (principal.role, principal.scope, first, last, region, investment_type, as_csv,
                tuple(codes) if codes is not None else None)
-        signature = (catalog.db.coverage_signature(first, last), today, tuple((u["project"], u["period"]) for u in updating))
+        signature = (catalog.db.coverage_signature(first, last), catalog.db.project_count(), today,
+                     tuple((u["project"], u["period"]) for u in updating))
         body = state.response_cache.get(key, signature)
         if body is None:
             body = self._region_body(catalog, prefixes, codes, first, last, region, investment_type, today, updating, as_csv)
@@ -206,12 +219,16 @@ class CoverageController(Controller):
         frame = _project_items(items, first, last, today)
         if as_csv:
             return _csv(frame.to_dicts() if frame.height else []).encode()
+        missing = _not_uploaded(catalog, prefixes, codes, investment_type,
+                                set(items.get_column("project").to_list()) if items.height else set())
         body: dict[str, Any] = {
             "period": first if first == last else None, "period_from": first, "period_to": last,
             "region": region, "investment_type": investment_type,
             # Project-periods whose figures are being recomputed right now (a change is in flight).
             "updating": updating,
             "totals": _month_summary(months, items.height),
+            # Projects in view with nothing for the period(s): the xlsx's 未上传 lines (README).
+            "not_uploaded": missing,
             "by_investment_type": {
                 t: _month_summary(months.filter(pl.col("investment_type") == t) if months.height else months,
                                   items.filter(pl.col("investment_type") == t).height if items.height else 0)
@@ -286,11 +303,14 @@ class ProjectCoverageController(Controller):
     def coverage(self, request: Request, principal: NamedDependency[Principal], code: FromPath[str],
                  period: FromPath[str]) -> dict[str, Any]:
         """The Coverage object of one project-period, computed from its current tables, with each
-        rate's numerator and denominator."""
+        rate's numerator and denominator, and ``current_uploads`` (kind -> upload id) as the
+        findings have it: {} for a month nothing was uploaded for, whose zeros are no figures."""
         project = visible_project(request, principal, code)
         checked_period(period)
         if principal.role == "bank":
             require_role(principal, "admin", "bureau", "contractor")
         today = request.app.state.today()
-        row = period_mod.coverage_counts(request.app.state.catalog, project, period, today)
-        return period_mod.coverage_json(row, today)
+        catalog = request.app.state.catalog
+        row = period_mod.coverage_counts(catalog, project, period, today)
+        current = catalog.current_uploads(project.code, period)
+        return {**period_mod.coverage_json(row, today), "current_uploads": dict(sorted(current.items()))}
