@@ -329,3 +329,12 @@ def test_a_numeric_money_cell_is_the_amount_its_0_00_format_shows(typed, shown):
     result = check("payroll", rows, numeric={"实发工资": [True], "应发工资": [True]})
     fen = int(shown.replace(".", ""))
     assert result.rows.get_column("net_fen").to_list() == result.rows.get_column("gross_fen").to_list() == [fen]
+
+
+def test_a_punch_outside_the_period_is_not_also_counted_present():
+    """A new-user trial: a lone punch on 2026-11-02 in October's file got DATE_OUT_OF_PERIOD (未计入)
+    and PUNCH_UNPAIRED (按出勤计), which contradict each other."""
+    rows = [punch_row("2026-10-08 07:31:00", "入场"), punch_row("2026-10-08 17:40:00", "出场"),
+            punch_row("2026-11-02 07:30:00", "入场")]
+    result = check("attendance", rows)
+    assert "DATE_OUT_OF_PERIOD" in codes(result) and "PUNCH_UNPAIRED" not in codes(result)

@@ -286,7 +286,9 @@ def _unpaired(env: Env) -> pl.Expr:
     day = [_id(env), c("_date")]
     n_in, n_out = (c("_way") == "in").sum().over(day), (c("_way") == "out").sum().over(day)
     first = c("__rid__") == c("__rid__").min().over(day)
-    return first & _id(env).is_not_null() & c("_date").is_not_null() & ((n_in == 0) ^ (n_out == 0))
+    # A day outside the period is not counted at all (DATE_OUT_OF_PERIOD): no "counted present" info.
+    outside = c("_out_of_period").fill_null(False) if "_out_of_period" in env.names else pl.lit(False)
+    return first & _id(env).is_not_null() & c("_date").is_not_null() & ~outside & ((n_in == 0) ^ (n_out == 0))
 
 
 UNPAIRED = Derived("_unpaired", _unpaired)
