@@ -39,7 +39,7 @@ from sitereg.rulesdoc import render
 from sitereg.validate import rules as registry
 from sitereg.validate.codes import work_type_lookup
 from sitereg.validate.columns import header_hints
-from sitereg.validate.crosscheck import cross_findings, prepare
+from sitereg.validate.crosscheck import OVERLAP_SCHEMA, cross_findings, prepare
 from sitereg.validate.filecheck import FINDING_SCHEMA, Context, validate_file
 from sitereg.validate.readers import read_table
 from sitereg.validate.rules import RULES, Derived, Rule, closure
@@ -165,9 +165,7 @@ def test_every_cross_rule_can_compute_its_derived_columns(rule):
     probe = dataclasses.replace(rule, code="PROBE", across=lambda: pl.lit(True),
                                 across_args=lambda: {n: c(n).cast(pl.String) for n in names})
     overlap = pl.DataFrame({"id_number": [ID_A], "date": [None], "name": ["张建国"], "what": ["payments"],
-                            "other": ["B"], "period": [PERIOD]}, schema={"id_number": pl.String, "date": pl.Date,
-                                                                         "name": pl.String, "what": pl.String,
-                                                                         "other": pl.String, "period": pl.String})
+                            "other": ["B"], "period": [PERIOD], "days": [None]}, schema=OVERLAP_SCHEMA)
     found = cross_findings(prepare(t, PERIOD, "4425010020239361300", TODAY), overlap, 1.5, [probe])
     assert found.height >= 1
     assert all(set(json.loads(a)) >= {"name", *names} for a in found.get_column("args"))

@@ -15,6 +15,8 @@ from ruleharness import (
     ID_A,
     ID_B,
     ID_C,
+    PERIOD,
+    TODAY,
     WORKDAYS,
     attendance_rows,
     codes,
@@ -23,7 +25,9 @@ from ruleharness import (
     payment_row,
     payroll_row,
     roster_row,
+    tables_of,
 )
+from sitereg.validate.crosscheck import OVERLAP_SCHEMA
 from sitereg.validate.rules import RULES
 
 FULL = 400 * len(WORKDAYS)
@@ -192,3 +196,24 @@ def test_days_no_contract_covers_are_still_priced_at_the_workers_wage():
     found = cross(contracts=two, attendance=attendance_rows(days=days), payments=[pay(实发金额="1.00")])
     args = found.filter(pl.col("rule") == "UNDERPAID").get_column("args").item()
     assert f'"expected":"{300 + 300 + 500 + 500}.00"' in args.replace(" ", "")
+
+
+def test_an_overlap_names_its_first_day_and_counts_the_days():
+    """A new-user trial: the finding named only 10-01 when the worker overlapped on three days."""
+    found = cross(others={"P2": ([roster_row()], [contract_row()], attendance_rows(days=[5, 6, 7]), [])})
+    args = found.filter(pl.col("rule") == "ATTENDANCE_OVERLAP").get_column("args").to_list()
+    assert len(args) == 1 and '"days":"3"' in args[0] and '"date":"2026-10-05"' in args[0]
+
+
+def test_identical_cross_findings_are_listed_once():
+    """Two bank payouts of one worker into a card shared with another worker: one PAYEE_SHARED."""
+    from sitereg.validate.crosscheck import cross_findings, prepare
+
+    t = tables_of([roster_row(), B_ROSTER], [contract_row(), B_CONTRACT], attendance_rows() + attendance_rows(ID_B, "李梅"),
+                  [pay(), pay(身份证号码=ID_B, 姓名="李梅", 收款账号=CARD_A, 收款人="张建国", 银行流水号="T2", 实发金额="100.00"),
+                   pay(身份证号码=ID_B, 姓名="李梅", 收款账号=CARD_A, 收款人="张建国", 银行流水号="T3", 实发金额="100.00")])
+    t = type(t)(t.roster, t.contracts, t.attendance, t.payments.with_columns(source=pl.lit("bank")), t.payroll, t.entry_exit)
+    found = cross_findings(prepare(t, PERIOD, ACCOUNT, TODAY), pl.DataFrame(schema=OVERLAP_SCHEMA), 1.5)
+    shared = found.filter(pl.col("rule") == "PAYEE_SHARED")
+    assert shared.height == shared.unique().height and shared.height >= 1
+    assert found.height == found.unique().height

@@ -288,13 +288,13 @@ def worker_days(p: Prepared) -> pl.DataFrame:
 
 
 OVERLAP_SCHEMA = {"id_number": pl.String, "date": pl.Date, "name": pl.String, "what": pl.String, "other": pl.String,
-                  "period": pl.String}
+                  "period": pl.String, "days": pl.Int64}
 
 
 def overlaps(mine: PeriodTables, period: str, days_elsewhere: pl.DataFrame, paid_elsewhere: pl.DataFrame) -> pl.DataFrame:
     """Workers present on the same day, or paid for the same period, here and on another
     project, from the index's hits: ``days_elsewhere`` (other, id_key, shared days as bits)
-    and ``paid_elsewhere`` (other, id_key). The finding names the first shared day."""
+    and ``paid_elsewhere`` (other, id_key). The finding names the first shared day and counts them."""
     people = pl.concat([mine.attendance.select("id_number", "name"), mine.payments.select("id_number", "name")]).unique(
         "id_number", keep="first", maintain_order=True)
     people = people.with_columns(id_key=id_keys(people.get_column("id_number")))
@@ -303,14 +303,14 @@ def overlaps(mine: PeriodTables, period: str, days_elsewhere: pl.DataFrame, paid
         first = pl.lit(f"{period}-01").str.to_date() + pl.duration(days=c("shared").bitwise_trailing_zeros())
         frames.append(days_elsewhere.join(people, on="id_key").select(
             "id_number", date=first, name="name", what=pl.lit("attendance"), other="other",
-            period=pl.lit(None, pl.String)))
+            period=pl.lit(None, pl.String), days=c("shared").bitwise_count_ones().cast(pl.Int64)))
     if paid_elsewhere.height:
         frames.append(paid_elsewhere.join(people, on="id_key").select(
             "id_number", date=pl.lit(None, pl.Date), name="name", what=pl.lit("payments"), other="other",
-            period=pl.lit(period)))
+            period=pl.lit(period), days=pl.lit(None, pl.Int64)))
     if not frames:
         return pl.DataFrame(schema=OVERLAP_SCHEMA)
-    # One finding per worker and other project: the first shared day is enough to act on.
+    # One finding per worker and other project, naming the first shared day and their number.
     return (pl.concat([f.select(list(OVERLAP_SCHEMA)).cast(OVERLAP_SCHEMA) for f in frames])
             .sort("date", nulls_last=True).unique(["id_number", "what", "other"], keep="first", maintain_order=True))
 
@@ -351,7 +351,8 @@ def cross_findings(prepared: Prepared, overlap: pl.DataFrame, overpaid_ratio: fl
         ))
     if not parts:
         return pl.DataFrame(schema=CROSS_FINDING_SCHEMA)
-    return pl.concat(pl.collect_all(parts))
+    # Two bank payouts of one worker into one shared account are one finding, not two alike.
+    return pl.concat(pl.collect_all(parts)).unique(maintain_order=True)
 
 
 def _timed_rules(rules: Sequence[Rule]) -> list[Rule]:
