@@ -72,3 +72,16 @@ def test_unknown_upload_and_project_are_404(client, admin):
 def test_errors_in_english_on_request(client):
     r = client.get("/api/v1/projects", headers={"Accept-Language": "en"})
     assert r.json()["detail"].startswith("Missing token")
+
+
+def test_a_body_litestar_refuses_has_an_object_extra_and_a_period_given_twice_is_400(client, admin, tokens):
+    """api.md: errors are {"status", "code", "detail", "extra": {...}}; Litestar's validation
+    errors put a list there. A coverage query with both period and period_from silently used
+    period (a new-user trial)."""
+    r = client.post("/api/v1/projects", content=b'{"code": 5}', headers={**admin, "Content-Type": "application/json"})
+    assert r.status_code == 400 and isinstance(r.json()["extra"], dict), r.text
+    bureau = tokens.issue("bureau", "4403")
+    r = client.get("/api/v1/coverage?period=2026-10&period_from=2026-01&period_to=2026-10", headers=bureau)
+    assert r.status_code == 400 and r.json()["code"] == "PERIOD_INVALID"
+    assert "period_from" in client.get("/api/v1/coverage?period=2026-10&period_from=2026-01", headers={
+        **bureau, "Accept-Language": "en"}).json()["detail"]

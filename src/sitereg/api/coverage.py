@@ -31,6 +31,9 @@ CSV_COLUMNS = ("project", "name", "region_code", "investment_type", "period", "w
 
 
 def _periods(period: str | None, period_from: str | None, period_to: str | None) -> tuple[str, str]:
+    if period and (period_from or period_to):  # which one was meant? say so rather than drop one
+        raise bad_request("PERIOD_INVALID", "period 与 period_from/period_to 只能给出一种",
+                          "Give either period or period_from/period_to, not both")
     first, last = (period, period) if period else (period_from, period_to)
     if not first or not last or not g.PERIOD.ok(first) or not g.PERIOD.ok(last) or first > last:
         raise bad_request("PERIOD_INVALID", "请给出 period=YYYY-MM，或 period_from 与 period_to（YYYY-MM）",

@@ -66,6 +66,8 @@ def handle_http(request: Request, exc: HTTPException) -> Response:
     status = exc.status_code
     code, zh, en = _GENERIC.get(status, ("ERROR", "请求失败", "Request failed"))
     extra: Any = exc.extra if isinstance(exc, ValidationException) else {}
+    if isinstance(extra, list):  # Litestar's list of {message, key, source}: api.md's extra is an object
+        extra = {"errors": extra}
     if status == 413:
         # The route's own limit where it has one (a project body: 64 KB), else the upload limit.
         limit = getattr(request.scope.get("route_handler"), "request_max_body_size", None)
