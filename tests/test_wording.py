@@ -385,3 +385,13 @@ def test_column_missing_names_the_kind_the_file_looks_like_in_english():
     assert "the file looks like: attendance." in en
     # What is left in Chinese is the template's header to add, quoted: 实发工资.
     assert _system_cjk(en) == []
+
+
+def test_kind_mismatch_and_columns_not_stored_read_as_english_in_english():
+    """'a attendance file' and a list joined with 、 in an English sentence."""
+    from ruleharness import attendance_rows, roster_row
+
+    ((_, en),) = _rendered("payroll", attendance_rows(days=[1]), "KIND_MISMATCH")
+    assert "looks like an attendance file, not a payroll file" in en
+    ((_, en),) = _rendered("roster", [roster_row(民族="汉", 住址="x")], "COLUMNS_NOT_STORED")
+    assert "、" not in en and "民族, 住址" in en

@@ -64,6 +64,13 @@ def finding_json(row: dict[str, Any], kind: str | None, lang: str) -> dict[str, 
         else:
             params.setdefault("where", f"'{row['column']}' says" if in_row else "The file's own month is")
             params.setdefault("stored", "this row was not stored" if in_row else "nothing of this file was stored")
+    if lang == "en":
+        for name in ("looks_en", "kind_en"):  # kind codes as nouns: "an attendance file"
+            if name in params:
+                kind = str(params[name])
+                params[name] = f"{'an' if kind[:1] in 'aeiou' else 'a'} {kind} file"
+        if "columns" in params and rule.code == "COLUMNS_NOT_STORED":
+            params["columns"] = str(params["columns"]).replace("、", ", ")
     if rule.code == "VALUE_MISSING":
         params.setdefault("rejected", "（本行未入库）" if lang == "zh" else " (this row was not stored)")
     out = {

@@ -409,7 +409,7 @@ RULES: tuple[Rule, ...] = (
          ALL_KINDS, title_zh="合计与签字行已跳过", title_en="Totals and signature lines skipped"),
     Rule("KIND_MISMATCH", "error", "file",
          "这个文件看起来是{looks}，不是所选的{kind}。请选择正确的类型（或选“自动识别”）后重新上传；本文件未入库。",
-         "This file looks like a {looks_en} file, not the {kind_en} chosen. Choose the right kind (or leave it out to "
+         "This file looks like {looks_en}, not {kind_en} as chosen. Choose the right kind (or leave it out to "
          "have it detected) and upload again; nothing of this file was stored.",
          ALL_KINDS, rejects="always", title_zh="文件类型不符", title_en="Kind mismatch"),
     # The file's month (its title, its day headers, every row outside the period) refuses the
