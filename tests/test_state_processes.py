@@ -52,6 +52,8 @@ def _state(settings_json: str, code: str) -> dict:
     with TestClient(create_app(settings, catalog.store, today=lambda: TODAY, db=catalog.db)) as client:
         findings = client.get(f"/api/v1/projects/{code}/periods/{PERIOD}/findings", headers=admin).json()
         coverage = client.get(f"/api/v1/projects/{code}/periods/{PERIOD}/coverage", headers=admin).json()
+        # Upload ids differ from run to run; which kinds are current is compared (and "current" above).
+        coverage["current_uploads"] = sorted(coverage["current_uploads"])
         region = client.get(f"/api/v1/coverage?period={PERIOD}", headers=admin).json()["projects"]
         risks = client.get(f"/api/v1/risks?period={PERIOD}", headers=admin).json()["projects"]
     current = catalog.current_uploads(code, PERIOD)
