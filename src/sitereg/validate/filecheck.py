@@ -224,20 +224,19 @@ def _footer_mask(table: Table) -> pl.Series:
     height = table.frame.height
     if not cols or height == 0:
         return pl.Series("f", [False] * height, dtype=pl.Boolean)
-    candidate = table.frame.select(
-        pl.concat_str([c(h).cast(pl.String) for h in cols], separator="\x1f", ignore_nulls=True)
-        .str.contains(_FOOTER_START).fill_null(False).alias("f")).to_series()
+    joined = pl.concat_str([c(h).cast(pl.String) for h in cols], separator="\x1f", ignore_nulls=True)
+    candidate = table.frame.select(joined.str.contains(_FOOTER_START).fill_null(False).alias("f")).to_series()
     if not candidate.any():
         return candidate
     where = candidate.arg_true()
-    rows = table.frame.select(cols).gather(where)
-    first = pl.coalesce([ck.clean_text(c(h).cast(pl.String)) for h in cols])
-    sign = pl.any_horizontal([ck.clean_text(c(h).cast(pl.String)).str.contains(_SIGNATURE).fill_null(False)
-                              for h in cols])
-    role = pl.any_horizontal([ck.clean_text(c(h).cast(pl.String)).str.contains(_ROLE_LINE).fill_null(False)
-                              for h in cols])
-    has_id = pl.concat_str([c(h).cast(pl.String) for h in cols], separator="\x1f", ignore_nulls=True).str.contains(_HAS_ID)
-    hits = rows.select((first.str.contains(_TOTALS).fill_null(False) | sign | (role & ~has_id.fill_null(False)))
+    # The few candidate rows, each cell cleaned once for the three patterns.
+    rows = table.frame.select(cols).gather(where).select(
+        *[ck.clean_text(c(h).cast(pl.String)).alias(f"_{i}") for i, h in enumerate(cols)], _joined=joined)
+    cells = [c(f"_{i}") for i in range(len(cols))]
+    sign = pl.any_horizontal([x.str.contains(_SIGNATURE).fill_null(False) for x in cells])
+    role = pl.any_horizontal([x.str.contains(_ROLE_LINE).fill_null(False) for x in cells])
+    has_id = c("_joined").str.contains(_HAS_ID).fill_null(False)
+    hits = rows.select((pl.coalesce(cells).str.contains(_TOTALS).fill_null(False) | sign | (role & ~has_id))
                        .alias("f")).to_series()
     return pl.zeros(height, dtype=pl.Boolean, eager=True).alias("f").scatter(where, hits)
 
