@@ -11,6 +11,7 @@ import datetime as dt
 import multiprocessing
 import random
 import socket
+import sqlite3
 import threading
 import time
 import traceback
@@ -92,6 +93,27 @@ def test_unreachable_postgresql_is_reported_without_password(tmp_path):
     with pytest.raises(DatabaseUnavailable) as caught:
         open_database(settings)
     assert "s3cret" not in str(caught.value)
+
+
+def test_sqlite_process_opening_while_another_writes_a_new_file_waits_for_it(tmp_path):
+    # A second process opening a database file that another is still writing in rollback mode
+    # (the first moments of a new database) is told "locked" at once by SQLite, whatever its
+    # busy timeout; it must wait for the writer and open, not fail.
+    path = tmp_path / "data" / "sitereg.db"
+    path.parent.mkdir()
+    writer = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    writer.execute("CREATE TABLE early (a INTEGER)")
+    writer.execute("BEGIN IMMEDIATE")
+    writer.execute("INSERT INTO early VALUES (1)")
+    threading.Timer(0.5, lambda: writer.execute("COMMIT")).start()
+    db = open_database(Settings(data_dir=str(path.parent)))
+    try:
+        with db.engine.connect() as conn:
+            assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert db.next_version() == 1
+    finally:
+        db.close()
+        writer.close()
 
 
 def test_describe_check_and_reopen(db, db_settings):

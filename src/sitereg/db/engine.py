@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import contextlib
 import re
+import sqlite3
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -56,12 +58,29 @@ def _sqlite_connect(dbapi_connection, _record) -> None:
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_S * 1000}")  # first: switching to WAL may wait for a lock
-    cursor.execute("PRAGMA journal_mode = WAL")
+    _switch_to_wal(cursor)
     cursor.execute("PRAGMA foreign_keys = ON")
     # Reads through the OS page cache instead of copying every page into each connection's own
     # small cache: a fresh process's first region view reads tens of MB of index pages.
     cursor.execute("PRAGMA mmap_size = 268435456")
     cursor.close()
+
+
+def _switch_to_wal(cursor) -> None:
+    """WAL is a property of the file, set by whichever connection comes first. When processes
+    open a new database together, SQLite answers "database is locked" at once, without its busy
+    handler, to the one whose wait could deadlock; so the switch is retried here until the deadline."""
+    deadline = time.monotonic() + BUSY_TIMEOUT_S
+    delay = 0.005
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if ("locked" not in str(exc) and "busy" not in str(exc)) or time.monotonic() > deadline:
+                raise
+        time.sleep(delay)
+        delay = min(delay * 2, 0.2)
 
 
 def _sqlite_begin(conn: Connection) -> None:
