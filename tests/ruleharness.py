@@ -13,6 +13,7 @@ from sitereg.validate.filecheck import Context, FileResult, validate_file
 from sitereg.validate.readers import Table
 
 PERIOD = "2026-10"
+PROJECT = "XM-440305-2026-001"  # the project the harness's files are uploaded to
 TODAY = dt.date(2026, 11, 27)
 CREDIT = make_credit()
 ACCOUNT = "4425010020239361300"
@@ -30,7 +31,7 @@ def table(rows: list[dict[str, str | None]], numeric: dict[str, list[bool]] | No
 
 
 def check(kind: str, rows: list[dict], today: dt.date = TODAY, numeric=None) -> FileResult:
-    return validate_file(table(rows, numeric), kind, Context(PERIOD, today, job_types=work_type_lookup()))
+    return validate_file(table(rows, numeric), kind, Context(PERIOD, today, job_types=work_type_lookup(), project=PROJECT))
 
 
 def codes(result_or_frame) -> list[str]:

@@ -96,6 +96,28 @@ CASES = [
      [punch_row("2026-10-08 07:31:00", "入场"), punch_row("2026-10-08 17:40:00", "出场")]),
     ("CLOCK_ANOMALY", "attendance", [{"身份证号码": ID_A, "姓名": "张建国", "1": "07:30-17:30", "2": "异常!"}],
      [{"身份证号码": ID_A, "姓名": "张建国", "1": "07:30-17:30", "2": "√"}]),
+    # clock columns with one time of the two: the missing one is the anomaly
+    ("CLOCK_ANOMALY", "attendance",
+     [{"身份证号码": ID_A, "姓名": "张建国", "考勤日期": "2026-10-08", "上班打卡时间": "07:30", "下班打卡时间": None}],
+     [{"身份证号码": ID_A, "姓名": "张建国", "考勤日期": "2026-10-08", "上班打卡时间": "07:30", "下班打卡时间": "17:30"},
+      {"身份证号码": ID_A, "姓名": "张建国", "考勤日期": "2026-10-09", "上班打卡时间": None, "下班打卡时间": None}]),
+    # a passport holder's age comes from 出生日期 (formats.md); the ID card's from the ID
+    ("AGE_UNDER_16", "roster", [roster_row(证件类型="护照", 身份证号码="E12345678", 出生日期="2012-03-01")],
+     [roster_row(证件类型="护照", 身份证号码="E12345678", 出生日期="2008-03-01"),
+      roster_row(身份证号码=ID_B, 性别="女", 出生日期="2012-03-01")]),
+    ("AGE_OVER_LIMIT", "roster", [roster_row(证件类型="港澳居民来往内地通行证", 身份证号码="H87654321", 出生日期="1960年5月1日")],
+     [roster_row(证件类型="港澳居民来往内地通行证", 身份证号码="H87654321", 出生日期="1970-05-01")]),
+    # a blank 证件类型 is a 居民身份证: its checks apply
+    ("ID_CHECKSUM", "roster", [roster_row(证件类型=None, 身份证号码=BAD_CHECK)], [roster_row(证件类型=None)]),
+    ("GENDER_MISMATCH", "roster", [roster_row(证件类型="", 性别="女")], [roster_row(证件类型="", 性别="男")]),
+    # a roster keeping only the 社保卡 column: a worker with neither card has no payout account
+    ("VALUE_MISSING", "roster", [{**{k: v for k, v in roster_row().items() if k != "工资卡号"}, "社保卡金融账号": None}],
+     [{**{k: v for k, v in roster_row().items() if k != "工资卡号"}, "社保卡金融账号": CARD_A}]),
+    ("PROJECT_MISMATCH", "payments", [payment_row(项目编码="XM-440306-2026-002")],
+     [payment_row(项目编码="XM-440305-2026-001"), payment_row(银行流水号="T0002", 项目编码=None)]),
+    # ○ is no mark domain.md knows: not silently a day worked
+    ("HOURS_INVALID", "attendance", [{"身份证号码": ID_A, "姓名": "张建国", "1": "√", "2": "○"}],
+     [{"身份证号码": ID_A, "姓名": "张建国", "1": "√", "2": "●"}]),
 ]
 
 

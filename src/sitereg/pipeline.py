@@ -104,11 +104,11 @@ def ingest(
         accepted = 0
     else:
         men, women = age_limits(settings, project.region_code, dt.date(int(period[:4]), int(period[5:7]), 1))
-        roster = _current_roster(catalog, project.code, period) if kind in ("attendance", "payroll", "entry_exit") else None
+        roster = _current_roster(catalog, project.code, period) if kind != "roster" else None
         entry_log = kind == "roster" and any(
             r.status == "accepted" and r.period <= period for r in catalog.db.uploads(project.code, kind="entry_exit"))
         ctx = Context(period=period, today=today, age_limit_men=men, age_limit_women=women, job_types=_JOBS,
-                      roster=roster, column_map=maps.get(kind), entry_log=entry_log)
+                      roster=roster, column_map=maps.get(kind), entry_log=entry_log, project=project.code)
         checked = validate_file(result, kind, ctx)
         if kind == "payments":
             checked = _refuse_bank_held(catalog, project.code, period, checked)

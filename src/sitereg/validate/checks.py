@@ -106,10 +106,15 @@ def phone_valid(e: pl.Expr) -> pl.Expr:
     return e.str.replace(r"^(\+?86)", "").str.contains(r"^1[3-9]\d{9}$")
 
 
+# A weekday after the date, as attendance systems print it: "2026-10-01 星期四", "2026/10/1（四）", "10-01 周四".
+_WEEKDAY_SUFFIX = r"\s*(?:[（(]\s*(?:星期|周|礼拜)?[一二三四五六日天]\s*[)）]|(?:星期|周|礼拜)[一二三四五六日天])\s*$"
+
+
 def parse_date(e: pl.Expr) -> pl.Expr:
     """Dates as sites write them: 2026-10-08, 2026/10/8, 2026.10.8, 2026年10月8日, 20261008,
-    '2026-10-08 00:00:00', or an Excel serial number. Null when not a real date."""
-    s = e.str.replace(r"[ T]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?$", "")
+    '2026-10-08 00:00:00', with a weekday after it ('2026-10-01 星期四'), or an Excel serial
+    number. Null when not a real date."""
+    s = e.str.replace(_WEEKDAY_SUFFIX, "").str.replace(r"[ T]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?$", "")
     s = s.str.replace_all(r"[年月/.]", "-").str.replace(r"日$", "")
     eight = s.str.contains(r"^\d{8}$")
     s = pl.when(eight).then(s.str.slice(0, 4) + "-" + s.str.slice(4, 2) + "-" + s.str.slice(6, 2)).otherwise(s)

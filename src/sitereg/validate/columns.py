@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 KINDS = ("roster", "contracts", "attendance", "payroll", "payments", "entry_exit")
 # Each kind's Chinese name, as findings, exports, templates and pages show it.
@@ -59,6 +59,9 @@ SCHEMAS: dict[str, tuple[Column, ...]] = {
                note="社会保障卡金融账户账号", sensitive="card"),
         WORKER_NO,
         ID_TYPE,
+        # Read for the age rules of workers whose document is not a 居民身份证 (formats.md), not stored.
+        Column("birth_date", "出生日期", ("出生日期", "出生年月日", "birthdate", "dateofbirth"),
+               note="持护照、港澳台通行证等证件的工人填写，用于年龄核查"),
     ),
     "contracts": (
         ID,
@@ -74,6 +77,7 @@ SCHEMAS: dict[str, tuple[Column, ...]] = {
                "元/天 或 元/月；计件可空"),
         Column("pay_day", "工资发放日", ("工资发放日", "发薪日", "约定发放日", "payday"), note="次月几号发放，1-31；不填为次月月底"),
         Column("signed_date", "签订日期", ("签订日期", "签订时间", "signeddate")),
+        ID_TYPE,
     ),
     "attendance": (
         ID,
@@ -85,6 +89,7 @@ SCHEMAS: dict[str, tuple[Column, ...]] = {
         Column("clock_out", "下班打卡时间", ("下班打卡时间", "下班时间", "签退时间", "签退", "下班打卡", "clockout")),
         Column("punch_time", "刷卡时间", ("刷卡时间", "打卡时间", "考勤时间", "通行时间", "punchtime")),
         Column("direction", "刷卡进出方向", ("刷卡进出方向", "进出方向", "通行方向", "方向", "direction"), note="入场 / 出场"),
+        ID_TYPE,
     ),
     "payroll": (
         # A batch-transfer sheet sent to online banking (金额, 收款人账号, 收款人名称, 付款人账号, 汇款用途)
@@ -99,10 +104,14 @@ SCHEMAS: dict[str, tuple[Column, ...]] = {
         Column("hours", "总工时", ("总工时", "工时合计", "hours")),
         Column("unit_rate", "单价", ("单价", "日工资", "工资标准", "unitrate")),
         Column("gross", "应发工资", ("应发工资", "应发金额", "应发合计", "应付工资", "gross")),
-        Column("deductions", "扣款", ("扣款", "借支", "扣款合计", "代扣款", "预支", "deductions")),
+        # Every deduction column a sheet has (借支, 代扣个税, 水电费…) is summed, unless one is their total.
+        Column("deductions", "扣款", ("扣款", "借支", "扣款合计", "代扣款", "预支", "代扣个税", "个人所得税", "个税",
+                                     "代扣个人所得税", "代扣社保", "社保扣款", "罚款", "生活费", "伙食费", "水电费",
+                                     "住宿费", "应扣合计", "合计扣款", "扣款小计", "deductions")),
         Column("net", "实发工资", ("实发工资", "实发金额", "实发合计", "金额", "net", "amount"), True, "元，两位小数"),
         Column("paid_at", "发放日期", ("发放日期", "支付日期", "paidat")),
         Column("payer_account", "付款账号", ("付款账号", "付款人账号", "付款账户", "付款卡号", "payeraccount"), sensitive="card"),
+        ID_TYPE,
     ),
     "entry_exit": (
         ID,
@@ -110,6 +119,7 @@ SCHEMAS: dict[str, tuple[Column, ...]] = {
         Column("date", "进退场日期", ("进退场日期", "进退场时间", "日期", "date"), True),
         Column("direction", "类型", ("类型", "进退场类型", "进退场", "direction"), True, "进场 / 退场"),
         WORKER_NO,
+        ID_TYPE,
     ),
     "payments": (
         NAME,
@@ -128,6 +138,7 @@ SCHEMAS: dict[str, tuple[Column, ...]] = {
         # Bank exports name the project on each line; a contractor's sheet belongs to the
         # project it is uploaded to, so the column is read but not stored.
         Column("project", "项目编码", ("项目编码", "项目代码", "项目编号", "project", "projectcode")),
+        ID_TYPE,
     ),
 }
 
@@ -141,7 +152,7 @@ IGNORED = frozenset({"序号", "编号", "no", "出勤天数", "合计天数", "
 NOT_STORED = frozenset({"民族", "住址", "家庭住址", "户籍地址", "籍贯", "政治面貌", "文化程度", "学历", "婚姻状况", "紧急联系人",
                         "紧急联系人姓名", "紧急联系方式", "紧急联系人电话", "紧急联系电话", "发证机关", "证件有效期",
                         "证件有效期开始日期", "证件有效期结束日期", "加入工会时间", "特长", "是否有重大病史", "开始工作日期",
-                        "是否购买工伤或意外伤害保险", "头像", "照片", "人脸照片", "出生日期", "年龄", "健康状况", "血型"})
+                        "是否购买工伤或意外伤害保险", "头像", "照片", "人脸照片", "年龄", "健康状况", "血型"})
 
 # Columns describing the employer or team, kept by the roster; other kinds carry them
 # beside each worker and they are quietly not stored there.
@@ -197,12 +208,26 @@ class HeaderMap:
     unknown: tuple[str, ...]
     missing: tuple[str, ...]  # required canonical columns not found
     not_stored: tuple[str, ...] = ()  # recognised personal-data columns deliberately not kept
+    # A canonical amount made of several columns, summed: canonical -> every header (the first
+    # is ``columns[canonical]``), e.g. deductions from 借支 and 代扣个税.
+    parts: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
 
-def map_headers(kind: str, headers: list[str], column_map: Mapping[str, str] | None = None) -> HeaderMap:
+# Amounts a sheet may split over several columns. Deductions are summed wherever they stand;
+# under a merged group title (应发工资 over 基本工资 | 加班工资) the sub-columns make the group's
+# amount, unless one of them is its subtotal (小计), which is then the amount alone.
+_SUMMED_ANYWHERE = frozenset({"deductions"})
+_SUMMED_IN_GROUP = frozenset({"gross", "deductions"})
+_SUBTOTAL = frozenset({"小计", "合计", "总计", "计", "合计金额", "小计金额", "金额", "总额"})
+_TOTAL_ALIASES = frozenset({"扣款合计", "应扣合计", "合计扣款", "扣款小计", "应发合计"})
+
+
+def map_headers(kind: str, headers: list[str], column_map: Mapping[str, str] | None = None,
+                groups: Mapping[str, str] | None = None) -> HeaderMap:
     """Canonical column -> header as written. ``column_map`` is a contractor's saved map (header
     as written -> canonical column of this kind): it is consulted first, by the header's text
-    after the same normalisation, and a mapped header is never an unknown column."""
+    after the same normalisation, and a mapped header is never an unknown column. ``groups``:
+    the merged title over a sub-column of a two-line header (``readers.Table.groups``)."""
     aliases = _ALIAS[kind]
     names = {col.name for col in SCHEMAS[kind]}
     saved = {normalise_header(h): name for h, name in (column_map or {}).items() if name in names}
@@ -217,11 +242,22 @@ def map_headers(kind: str, headers: list[str], column_map: Mapping[str, str] | N
         if canon is not None and canon not in columns:
             columns[canon] = header
             mapped[header] = canon
+    summed: dict[str, list[tuple[str, bool]]] = {}  # canonical -> (header, is its total)
     for header in headers:
         key = normalise_header(header)
         canon = aliases.get(key)
         if header in mapped or (key in saved and saved[key] in columns):
             continue  # mapped (or a second header the contractor gave the same meaning)
+        title = (groups or {}).get(header)
+        in_group = aliases.get(normalise_header(title)) if title else None
+        if in_group is not None and key in _SUBTOTAL:
+            canon = in_group  # 应发工资 … 小计: the subtotal is the group's amount
+        elif canon is None and in_group in _SUMMED_IN_GROUP:
+            canon = in_group  # 扣款 over 水电费: a part of the deductions
+        if canon is not None and canon not in columns and (
+                canon in _SUMMED_ANYWHERE or (in_group == canon and canon in _SUMMED_IN_GROUP)):
+            summed.setdefault(canon, []).append((header, key in _TOTAL_ALIASES or key in _SUBTOTAL))
+            continue
         if canon is not None and canon not in columns:
             columns[canon] = header
         elif kind == "attendance" and (day := day_of(header)) is not None and day not in days:
@@ -230,6 +266,14 @@ def map_headers(kind: str, headers: list[str], column_map: Mapping[str, str] | N
             not_stored.append(header)
         elif key not in _IGNORED and key != "" and not re.fullmatch(r"列\d+", header):
             unknown.append(header)
+    parts: dict[str, tuple[str, ...]] = {}
+    for canon, found in summed.items():
+        if canon in columns:
+            continue  # a saved map named the column: it is the amount
+        totals = [h for h, total in found if total]
+        columns[canon] = totals[0] if totals else found[0][0]
+        if not totals and len(found) > 1:
+            parts[canon] = tuple(h for h, _ in found)
     if kind == "attendance" and days:
         # Wide form: the day columns carry the dates and marks; a date or hours column beside
         # them (usually a monthly total) has nowhere to go and is reported as not stored.
@@ -246,7 +290,7 @@ def map_headers(kind: str, headers: list[str], column_map: Mapping[str, str] | N
     # A payroll row names its worker by ID, or by card or 人员编号 that the roster resolves.
     if kind == "payroll" and not {"id_number", "bank_card", "worker_no"} & columns.keys():
         missing += ("id_number",)
-    return HeaderMap(columns, days, tuple(unknown), missing, tuple(not_stored))
+    return HeaderMap(columns, days, tuple(unknown), missing, tuple(not_stored), parts)
 
 
 def required_columns(kind: str) -> tuple[str, ...]:

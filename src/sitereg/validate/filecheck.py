@@ -76,7 +76,7 @@ _CODE_COLUMNS = {"id_number", "bank_card", "ssc_number", "phone", "payer_account
 # dashes, apostrophes, lower case); edge spaces are trimmed from every cell and not counted.
 _FULL_WIDTH = "[\uff01-\uff5e]"
 _CODE_CHANGES = "[\\s\\-\u3000'a-z\uff01-\uff5e]"
-_PRESENT = ["√", "✓", "✔", "1", "出勤", "○", "●", "V", "v", "是", "到", "上班"]
+_PRESENT = ["√", "✓", "✔", "1", "出勤", "●", "V", "v", "是", "到", "上班"]
 _ABSENT = ["0", "×", "✗", "✘", "X", "x", "休", "缺", "旷", "假", "-", "—", "/", "否", "病", "事"]
 _WEEKDAYS = ["一", "二", "三", "四", "五", "六", "日", "天"]
 _GENDER = {"男": "男", "女": "女", "m": "男", "f": "女", "male": "男", "female": "女", "男性": "男", "女性": "女"}
@@ -108,6 +108,7 @@ class Context:
     # The project has an entry/exit log (进退场) up to this period: on-site intervals come from
     # it, and a roster's entry dates are then not required (formats.md).
     entry_log: bool = False
+    project: str = ""  # the project uploaded to: a row naming another (项目编码) is PROJECT_MISMATCH
 
 
 @dataclass(frozen=True)
@@ -153,15 +154,31 @@ def validate_file(table: Table, kind: str, ctx: Context, rules: Sequence[Rule] |
         fitting = [max(sheets, key=lambda t: match_score(kind, t.headers, ctx.column_map))]
     results = [_validate_sheet(t, kind, ctx, rules) for t in fitting]
     if len(sheets) == 1:
-        r = results[0]
+        r = _nothing_present(results[0], kind)
         return FileResult(r.rows, r.findings.drop(SHEET), r.rows_total, r.rows_rejected, r.header_map)
     if len(results) == 1:
-        return results[0]
+        return _nothing_present(results[0], kind)
     results = _repeated_across_sheets(results, fitting, kind)
     rows = pl.concat([r.rows for r in results], how="vertical_relaxed")
     found = pl.concat([r.findings for r in results], how="vertical_relaxed")
-    return FileResult(rows, found, sum(r.rows_total for r in results), sum(r.rows_rejected for r in results),
-                      results[0].header_map)
+    # A column every 班组 sheet has is one column to the clerk: reported once, on its first sheet.
+    once = c("rule").is_in(["COLUMN_UNKNOWN", "COLUMNS_NOT_STORED"])
+    found = found.filter(~once | pl.struct("rule", "column", "args").is_first_distinct())
+    return _nothing_present(FileResult(rows, found, sum(r.rows_total for r in results),
+                                       sum(r.rows_rejected for r in results), results[0].header_map), kind)
+
+
+def _nothing_present(result: FileResult, kind: str) -> FileResult:
+    """Attendance whose every worker was read but has no day present (all blank, 0, ×) stores
+    nothing: it is refused with a finding saying so, not as a file with no reason."""
+    if kind != "attendance" or result.rows.height or result.rows_rejected >= result.rows_total:
+        return result
+    workers = result.rows_total - result.rows_rejected
+    found = file_finding("NO_DAYS_PRESENT", args={"n": workers})
+    if SHEET in result.findings.columns:
+        found = found.with_columns(pl.lit(None, pl.String).alias(SHEET))
+    return replace(result, findings=pl.concat([found, result.findings], how="vertical_relaxed"),
+                   rows_rejected=result.rows_total)
 
 
 # A key that may appear once per file, and the rule a repeat breaks: within a sheet the rule
@@ -210,6 +227,8 @@ _SIGNATURE = r"^\s*(制表人?|填表人|填报人|审核人?|复核人?|负责�
 # colon. Only on rows without an ID number, so a remark such as 联系人：… beside a worker is kept.
 _ROLE_LINE = r"^\s*[\u4e00-\u9fff]{0,8}(?:人|员|长|经理|主管|代表)\s*(?:[（(](?:签字|签名|签章|盖章)[）)])?\s*[:：]"
 _HAS_ID = r"\d{17}[\dXx]|\d{15}"
+# A legend or note under the table (说明：√出勤 ×旷工…, 注：…) as the row's first text, on a row without an ID.
+_LEGEND = r"^\s*(?:说明|注|注意|备注|图例|填表说明|考勤说明)\s*[:：]"
 _FILE_MONTH = r"(\d{4})\s*年\s*(\d{1,2})\s*月"
 
 
@@ -236,7 +255,9 @@ def _footer_mask(table: Table) -> pl.Series:
     sign = pl.any_horizontal([x.str.contains(_SIGNATURE).fill_null(False) for x in cells])
     role = pl.any_horizontal([x.str.contains(_ROLE_LINE).fill_null(False) for x in cells])
     has_id = c("_joined").str.contains(_HAS_ID).fill_null(False)
-    hits = rows.select((pl.coalesce(cells).str.contains(_TOTALS).fill_null(False) | sign | (role & ~has_id))
+    first = pl.coalesce(cells)
+    legend = first.str.contains(_LEGEND).fill_null(False)
+    hits = rows.select((first.str.contains(_TOTALS).fill_null(False) | sign | ((role | legend) & ~has_id))
                        .alias("f")).to_series()
     return pl.zeros(height, dtype=pl.Boolean, eager=True).alias("f").scatter(where, hits)
 
@@ -261,10 +282,10 @@ def _with_sheet(findings: pl.DataFrame, table: Table) -> pl.DataFrame:
 
 
 def _validate_sheet(table: Table, kind: str, ctx: Context, rules: Sequence[Rule]) -> FileResult:
-    hm = map_headers(kind, table.headers, ctx.column_map)
+    hm = map_headers(kind, table.headers, ctx.column_map, table.groups)
     if kind in ("payments", "payroll") and "period" not in hm.columns and ctx.fill_period:
         # A month's wage sheet often has no 工资所属期 column: the upload's period is its period.
-        hm = HeaderMap(hm.columns, hm.days, hm.unknown, tuple(m for m in hm.missing if m != "period"), hm.not_stored)
+        hm = replace(hm, missing=tuple(m for m in hm.missing if m != "period"))
         table = replace(table, frame=table.frame.with_columns(pl.lit(ctx.period).alias("__period__")),
                         headers=[*table.headers, "__period__"])
         hm.columns["period"] = "__period__"
@@ -325,6 +346,7 @@ def _validate_sheet(table: Table, kind: str, ctx: Context, rules: Sequence[Rule]
         hm.columns["date"] = hm.columns["punch_time"]
     if kind in ("attendance", "entry_exit", "payroll"):
         frame = _resolve_workers(frame, kind, ctx.roster)
+    frame = _rostered_documents(frame, ctx.roster)
     frame = frame.with_row_index("__rid__")
     prepared = _prepare(frame.lazy(), kind, ctx, wide).collect()
 
@@ -398,9 +420,12 @@ def _resolve_workers(frame: pl.DataFrame, kind: str, roster: pl.DataFrame | None
         return frame.with_columns(_unresolved=needs & pl.any_horizontal(c(k).is_not_null() for k in keys))
     found = pl.lit(None, pl.String)
     for key in keys:
-        if key not in roster.columns:
+        # A card is the worker's bank card, or the social-security card's financial account (社保卡).
+        sources = [k for k in ((key, "ssc_number") if key == "bank_card" else (key,)) if k in roster.columns]
+        if not sources:
             continue
-        pairs = roster.select(c(key).alias(key), id_=c("id_number"), r_name_=c("name")).drop_nulls(key)
+        pairs = pl.concat([roster.select(c(k).alias(key), id_=c("id_number"), r_name_=c("name")) for k in sources]
+                          ).drop_nulls(key)
         unique = pairs.group_by(key).agg(c("id_").n_unique().alias("n"), c("id_").first(), c("r_name_").first()) \
             .filter(c("n") == 1).drop("n").rename({"id_": f"_id_by_{key}", "r_name_": f"_nm_by_{key}"})
         frame = frame.join(unique, on=key, how="left", maintain_order="left", nulls_equal=False)
@@ -414,6 +439,19 @@ def _resolve_workers(frame: pl.DataFrame, kind: str, roster: pl.DataFrame | None
         id_number=pl.coalesce(c("id_number"), c("_found_id")),
     )
     return frame.drop([col for col in frame.columns if col.startswith(("_id_by_", "_nm_by_"))] + ["_found_id"])
+
+
+def _rostered_documents(frame: pl.DataFrame, roster: pl.DataFrame | None) -> pl.DataFrame:
+    """A file without 证件类型 (or with it blank) names workers by the number the roster has for them: a number
+    the roster accepted as another document (护照, 港澳通行证…) is checked as that document
+    here too, not as a bad ID card (``rules._doc`` reads ``_roster_other``)."""
+    if roster is None or "id_number" not in frame.columns:
+        return frame
+    others = roster.get_column("id_number").drop_nulls()
+    others = others.filter(~others.str.contains(r"^\d{17}[\dX]$"))
+    if others.len() == 0:
+        return frame
+    return frame.with_columns(_roster_other=c("id_number").is_in(others.implode()).fill_null(False))
 
 
 def _canonical(table: Table, kind: str, hm: HeaderMap) -> tuple[pl.DataFrame, list[pl.DataFrame]]:
@@ -458,11 +496,28 @@ def _canonical(table: Table, kind: str, hm: HeaderMap) -> tuple[pl.DataFrame, li
         mask = table.numeric.get(hm.columns.get(name, ""))
         if mask is not None:  # 3333.3333… in a cell formatted 0.00 is 3333.33 to the clerk
             frame = frame.with_columns(pl.when(pl.lit(mask)).then(_as_shown(c(name))).otherwise(c(name)).alias(name))
+    for name, headers in hm.parts.items():
+        frame = frame.with_columns(table.frame.select(_summed_amount(table, headers).alias(name)).to_series())
     basis = hm.columns.get("wage_basis")
     frame = frame.with_columns(_basis_unit=pl.lit(basis is not None and normalise_header(basis) == "计量单位"))
     for day, header in hm.days.items():
         frame = frame.with_columns(ck.clean_text(table.frame.get_column(header).cast(pl.String)).alias(f"__day{day}"))
     return frame, found
+
+
+def _summed_amount(table: Table, headers: tuple[str, ...]) -> pl.Expr:
+    """One amount from the columns a sheet splits it over (借支 + 代扣个税), as yuan text: blank
+    where every part is blank; a part that is no amount stands for the whole, so the amount
+    rules show that cell."""
+    parts = []
+    for h in headers:
+        text = ck.clean_text(ck.half_width(c(h).cast(pl.String)))
+        mask = table.numeric.get(h)
+        parts.append(pl.when(pl.lit(mask)).then(_as_shown(text)).otherwise(text) if mask is not None else text)
+    fens = [ck.parse_fen(p) for p in parts]
+    bad = [pl.when(p.is_not_null() & f.is_null()).then(p) for p, f in zip(parts, fens)]
+    total = ck.fen_text_expr(pl.sum_horizontal(f.fill_null(0) for f in fens))
+    return pl.coalesce(*bad, pl.when(pl.any_horizontal(p.is_not_null() for p in parts)).then(total))
 
 
 def _as_shown(text: pl.Expr) -> pl.Expr:
@@ -527,6 +582,10 @@ def _prepare(lf: pl.LazyFrame, kind: str, ctx: Context, wide: bool) -> pl.LazyFr
         if col in names:
             lf = _by_value(lf, col, {f"_{col}": ck.parse_date})
     lf = lf.with_columns(_today=pl.lit(ctx.today), _upload_period=pl.lit(ctx.period))
+    if kind == "roster" and "bank_card" not in names and "ssc_number" in names:
+        # The payout account is the bank card or the 社保卡: with only the 社保卡 column, a row
+        # without it has no account at all (VALUE_MISSING on the card, as with both columns).
+        lf = lf.with_columns(bank_card=pl.lit(None, pl.String))
     if kind == "roster":
         jobs = ctx.job_types or {}
         lf = lf.with_columns(
@@ -555,6 +614,8 @@ def _prepare(lf: pl.LazyFrame, kind: str, ctx: Context, wide: bool) -> pl.LazyFr
             span = ((cout - cin + 1440) % 1440) / 60
             hours = pl.coalesce(hours, span)
             absent = absent | (raw_hours.is_null() & cin.is_null() & cout.is_null())
+            # One time of the two: present, no hours, one warning (as a day cell "07:30-" of a wide sheet).
+            lf = lf.with_columns(_anomaly=raw_hours.is_null() & (cin.is_null() ^ cout.is_null()))
         if "punch_time" in names:
             # Gate punches: one row per punch; the worker-day is present, hours run from the
             # first entry to the last exit; the day's other punches are folded into its first.
@@ -609,6 +670,7 @@ def _env(prepared: pl.DataFrame, kind: str, ctx: Context, wide: bool) -> Env:
         # without the column (the national template 03 has none) is kept: its log comes with it.
         required += ("entry_date",)
     return Env(kind=kind, names=frozenset(prepared.columns), period=ctx.period, today=ctx.today, wide=wide,
+               project=ctx.project,
                required=required, age_limit_men=ctx.age_limit_men, age_limit_women=ctx.age_limit_women)
 
 
@@ -628,7 +690,8 @@ def _run_rules(prepared: pl.DataFrame, env: Env, hm: HeaderMap, rules: Sequence[
     for rule, cols in applicable:
         for col in cols:
             sensitive = column(kind, col).sensitive
-            header = c(f"_hdr_{col}") if f"_hdr_{col}" in names else pl.lit(hm.columns.get(col))
+            # A column the file lacks (a roster's card where only the 社保卡 is kept) is named as the template does.
+            header = c(f"_hdr_{col}") if f"_hdr_{col}" in names else pl.lit(hm.columns.get(col) or column(kind, col).label)
             raw = c("_mark") if (wide and col == "hours") else c(col)
             value = (ck.mask_digit_runs(rule.value(col, env)) if rule.value is not None
                      else ck.mask(raw.cast(pl.String), sensitive))
@@ -668,8 +731,10 @@ def _table_rows(kept: pl.DataFrame, kind: str) -> pl.DataFrame:
             src = c(f"_{col[:-4]}")
         elif kind in ("attendance", "payroll") and col in ("hours", "days") and f"_{col}" in names:
             src = c(f"_{col}")
-        elif col in ("gender", "job_type", "wage_basis", "pay_day", "period", "channel", "direction") and f"_{col}" in names:
-            src = pl.coalesce(c(f"_{col}"), c(col)) if col == "job_type" else c(f"_{col}")
+        elif col == "job_type" and "_job" in names:
+            src = pl.coalesce(c("_job"), c(col))  # codes.md: a name is stored as its code; an unknown one as written
+        elif col in ("gender", "wage_basis", "pay_day", "period", "channel", "direction") and f"_{col}" in names:
+            src = c(f"_{col}")
         elif dtype == pl.Date:
             src = c(f"_{col}") if f"_{col}" in names else None
         else:

@@ -82,6 +82,8 @@ class Table:
     encoding: str | None = None  # csv: "utf-8", "utf-8-sig" or "gb18030"
     title: str = ""  # text of the rows above the header (a title such as 2026年10月考勤表)
     others: tuple[Table, ...] = ()  # xlsx: the workbook's other non-blank sheets, in order
+    # A two-line header's merged group title over a sub-column: header -> title (扣款 over 借支).
+    groups: dict[str, str] = field(default_factory=dict)
 
     def sheets(self) -> list[Table]:
         """This sheet and every other non-blank one of the workbook."""
@@ -196,16 +198,25 @@ def _second_header(upper: tuple, lower: tuple) -> bool:
     return fills >= 1 and conflicts == 0 and filled >= 2
 
 
-def _combine(upper: tuple, lower: tuple) -> list[str | None]:
+def _combine(upper: tuple, lower: tuple) -> tuple[list[str | None], dict[int, str]]:
+    """The two header lines as one, and the merged group title over each position that has one
+    (应发工资 over 基本工资 | 加班工资 | 小计): what the sub-column means may come from it."""
     out: list[str | None] = []
+    groups: dict[int, str] = {}
+    group: str | None = None
     for p, (u, low) in enumerate(zip(upper, lower)):
+        if u is not None:
+            group = _clean_header(u) if _group_start(upper, lower, p) else None
         if low is None:
             out.append(u)
+            group = None if u is None else group
         elif u is None or _group_start(upper, lower, p):
             out.append(low)
+            if group:
+                groups[p] = group
         else:
             out.append(u)
-    return out
+    return out, groups
 
 
 def _unique_names(names: list[str], positions: list[int]) -> list[str]:
@@ -228,6 +239,7 @@ class _Assembled:
     header_row: int
     numeric: dict[str, pl.Series]
     title: str = ""
+    groups: dict[str, str] = field(default_factory=dict)
 
 
 def _assemble(raw: pl.DataFrame, positions: list[int], hints: frozenset[str],
@@ -250,9 +262,10 @@ def _assemble(raw: pl.DataFrame, positions: list[int], hints: frozenset[str],
     h = _pick_header(top_rows[:HEADER_SCAN_ROWS], hints)
     header_cells: list[str | None] = list(top_rows[h])
     last = top[h]
+    group_at: dict[int, str] = {}
     if h + 1 < len(top_rows) and top_nums[h + 1] == top_nums[h] + 1 \
             and _second_header(top_rows[h], top_rows[h + 1]):
-        header_cells = _combine(top_rows[h], top_rows[h + 1])
+        header_cells, group_at = _combine(top_rows[h], top_rows[h + 1])
         last = top[h + 1]
     names = [_clean_header(v) for v in header_cells]
 
@@ -269,7 +282,8 @@ def _assemble(raw: pl.DataFrame, positions: list[int], hints: frozenset[str],
             if m.any():
                 numeric[n] = m
     title = " ".join(str(v).strip() for row in top_rows[:h] for v in row if v is not None and str(v).strip())
-    return _Assembled(frame, final, top_nums[h], numeric, title[:500])
+    groups = {n: group_at[i] for i, n in zip(keep, final) if i in group_at}
+    return _Assembled(frame, final, top_nums[h], numeric, title[:500], groups)
 
 
 # --------------------------------------------------------------------------------------------
@@ -325,7 +339,7 @@ def _read_csv(data: bytes, hints: frozenset[str], max_rows: int) -> Table | Read
     last_row = max(got.header_row, got.frame.get_column(ROW).max() or 0)
     if last_row > max_rows:
         return ReadFailure(FILE_TOO_LARGE, f"more than {max_rows} rows")
-    return Table(got.frame, got.headers, got.header_row, {}, None, encoding, got.title)
+    return Table(got.frame, got.headers, got.header_row, {}, None, encoding, got.title, groups=got.groups)
 
 
 def _detect_delimiter(sample: str, hints: frozenset[str]) -> str:
@@ -924,7 +938,7 @@ def _one_table(found: list[Table]) -> Table | ReadFailure:
     # per 班组 is common) and skips the others (填写说明, 汇总, 代码表).
     first = found[0]
     return Table(first.frame, first.headers, first.header_row, first.numeric, first.sheet, first.encoding,
-                 first.title, tuple(found[1:]))
+                 first.title, tuple(found[1:]), first.groups)
 
 
 def finish_xlsx(loaded: LoadedSheets, scan: _Scan, hints: frozenset[str]) -> Table | ReadFailure:
@@ -995,4 +1009,4 @@ def _finish_xlsx(reader, idx: int, name: str, raw: pl.DataFrame, abs_cols: list[
     got = _assemble(raw, positions, hints, masks)
     if got is None:
         return None
-    return Table(got.frame, got.headers, got.header_row, got.numeric, name, None, got.title)
+    return Table(got.frame, got.headers, got.header_row, got.numeric, name, None, got.title, groups=got.groups)

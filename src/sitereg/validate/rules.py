@@ -37,7 +37,7 @@ from sitereg.validate.columns import KIND_LABELS
 Severity = Literal["error", "warning", "info"]
 Rejects = Literal["never", "always", "if_required"]
 
-DATE_COLUMNS = ("entry_date", "exit_date", "start_date", "end_date", "signed_date", "date", "paid_at")
+DATE_COLUMNS = ("entry_date", "exit_date", "start_date", "end_date", "signed_date", "date", "paid_at", "birth_date")
 MONEY_COLUMNS = ("amount", "wage_rate", "gross", "net")
 c = pl.col
 
@@ -55,6 +55,7 @@ class Env:
     period: str = "2000-01"
     today: dt.date = dt.date(2000, 1, 1)
     wide: bool = False  # attendance with one column per day (dates come from the period)
+    project: str = ""  # the project a contractor's upload is for ("" where records name their own, bank batches)
     required: tuple[str, ...] = ()  # the kind's required columns, in template order
     age_limit_men: int = 60
     age_limit_women: int = 50
@@ -200,9 +201,14 @@ def _id(env: Env) -> pl.Expr:
 
 
 def _doc(env: Env) -> pl.Expr:
-    doc = (c("id_type").str.replace(r"^0+", "").replace_strict(_ID_TYPES, default="other")
-           if "id_type" in env.names else pl.lit("card"))
-    return pl.when(doc.is_null()).then(pl.lit("card")).otherwise(doc)
+    # A blank 证件类型 (or none) is the default document, a 居民身份证 (the template's note says
+    # so), unless the roster accepted this number as another document (``_roster_other``).
+    typed = (pl.when(c("id_type").is_not_null())
+             .then(c("id_type").str.replace(r"^0+", "").replace_strict(_ID_TYPES, default="other"))
+             if "id_type" in env.names else pl.lit(None, pl.String))
+    rostered = (pl.when(c("_roster_other")).then(pl.lit("other")).otherwise(pl.lit("card"))
+                if "_roster_other" in env.names else pl.lit("card"))
+    return pl.coalesce(typed, rostered)
 
 
 def _id_status(env: Env) -> pl.Expr:
@@ -244,12 +250,14 @@ def _ymd(d: pl.Expr) -> pl.Expr:
 
 def _age_expr(env: Env) -> pl.Expr:
     # Age on the first day worked in the period: the entry date if later than the period's start.
+    # The birth date is the ID's, or for another document (护照, 港澳通行证…) the 出生日期 column's.
     start = pl.lit(env.start)
     ref = pl.max_horizontal(c("_entry_date").fill_null(start), start) if "_entry_date" in env.names else start
-    return pl.when(c("_valid_id")).then((_ymd(ref) - _ymd(ck.id_birth_date(_id(env)))) // 10000)
+    birth = pl.when(c("_id_doc") != "other").then(ck.id_birth_date(_id(env))).otherwise(env.col("_birth_date", pl.Date))
+    return pl.when(c("_valid_id")).then((_ymd(ref) - _ymd(birth)) // 10000)
 
 
-AGE = Derived("_age", _age_expr, (VALID_ID,))
+AGE = Derived("_age", _age_expr, (VALID_ID, ID_DOC))
 AGE_LIMIT = Derived(
     "_age_limit",
     lambda env: pl.when(pl.coalesce(c("_id_gender"), env.col("_gender")) == "男").then(env.age_limit_men)
@@ -404,9 +412,16 @@ RULES: tuple[Rule, ...] = (
          "they were normalised to plain ASCII before any check (the original is unchanged). Nothing to fix.",
          ALL_KINDS, title_zh="全角与空格已统一", title_en="Typed characters normalised"),
     Rule("FOOTER_ROWS_SKIPPED", "info", "file",
-         "表格下方的 {n} 行合计、小计或签字栏（第 {rows} 行）不是工人记录，已跳过。",
-         "{n} totals or signature lines under the table (rows {rows}) are not workers and were skipped.",
+         "表格下方的 {n} 行合计、小计、说明或签字栏（第 {rows} 行）不是工人记录，已跳过。",
+         "{n} totals, notes or signature lines under the table (rows {rows}) are not workers and were skipped.",
          ALL_KINDS, title_zh="合计与签字行已跳过", title_en="Totals and signature lines skipped"),
+    Rule("NO_DAYS_PRESENT", "error", "file",
+         "文件中 {n} 名工人没有任何一天记为出勤（单元格为空白、0、×、休 等缺勤标记），没有可保存的考勤记录，本文件未入库。"
+         "请用 √ 或工时标出出勤的日子后重新上传；本月确实无人出勤的，无需上传考勤表。",
+         "None of the {n} workers in the file has a day marked present (cells blank, 0, ×, 休 or other absence marks), so "
+         "there is no attendance to store and nothing of this file was stored. Mark the days worked with √ or the hours "
+         "and upload again; if nobody worked this month, no attendance file is needed.",
+         ("attendance",), rejects="always", title_zh="没有出勤记录", title_en="No day present"),
     Rule("KIND_MISMATCH", "error", "file",
          "这个文件看起来是{looks}，不是所选的{kind}。请选择正确的类型（或选“自动识别”）后重新上传；本文件未入库。",
          "This file looks like {looks_en}, not {kind_en} as chosen. Choose the right kind (or leave it out to "
@@ -420,6 +435,14 @@ RULES: tuple[Rule, ...] = (
          ALL_KINDS, ("period",), "always", check=lambda col, env: c("_period") != c("_upload_period"),
          args=lambda col, env: {"month": c("_period"), "period": c("_upload_period")},
          title_zh="所属期不符", title_en="Period mismatch"),
+    Rule("PROJECT_MISMATCH", "error", "file",
+         "「{column}」为 {value}，不是本次上传的项目 {project}；本行未入库。请把每个项目的记录上传到该项目下。",
+         "'{column}' is {value}, not {project}, the project this file was uploaded to; the row was not stored. Upload "
+         "each project's records to that project.",
+         ("payments",), ("project",), "always",
+         check=lambda col, env: c(col).is_not_null() & (c(col).str.to_uppercase() != pl.lit(env.project.upper())),
+         args=lambda col, env: {"project": pl.lit(env.project)}, applies=lambda col, env: bool(env.project),
+         title_zh="项目编码不符", title_en="Another project's record"),
     Rule("FORMULA_REMOVED", "info", "file",
          "原表中的 {n} 个公式在本报告中已替换为其计算结果，公式本身未保留，以免打开报告时运行文件中的公式或链接。改正时请在原表中操作。",
          "{n} formulas of your file were replaced by their calculated values in this report, so that no formula or link "
@@ -611,8 +634,12 @@ RULES: tuple[Rule, ...] = (
     Rule("CLOCK_ANOMALY", "warning", "values",
          "「{column}」为「{value}」（打卡异常），按出勤计，工时未计。请核实当天考勤。",
          "'{column}' holds '{value}' (a clock anomaly); counted present, no hours. Check the day.",
-         ("attendance",), ("hours",), check=lambda col, env: c("_anomaly"),
-         applies=lambda col, env: env.wide,  # a day cell of a wide sheet: 异常, or one clock time only
+         ("attendance",), ("hours", "clock_in", "clock_out"),
+         check=lambda col, env: c("_anomaly") & (c(col).is_null() if col != "hours" else pl.lit(True)),
+         # A day cell of a wide sheet (异常, or one clock time only), or the missing time of clock columns.
+         applies=lambda col, env: env.wide if col == "hours" else "_anomaly" in env.names,
+         value=lambda col, env: (c("_mark") if col == "hours" else pl.concat_str(
+             [env.col("clock_in").fill_null("?"), env.col("clock_out").fill_null("?")], separator="-")),
          title_zh="打卡异常", title_en="Clock anomaly"),
     Rule("PROJECT_UNKNOWN", "error", "bank",
          "项目编码「{value}」未登记，或付款账户不是该项目登记的农民工工资专用账户。请核对项目编码与付款账户；本条记录未入库。",
@@ -817,8 +844,13 @@ def reason_zh(reason: str) -> str:
     limit = re.search(r"more than (\d+) rows", reason)
     if limit:
         return f"行数超过上限 {int(limit.group(1)):,} 行"
+    # The reason's own beginning first: "legacy .xls or encrypted workbook" is a legacy .xls,
+    # "zip archive without xl/workbook.xml" has no workbook; then a known phrase inside it.
     for prefix, zh in REASONS_ZH.items():
-        if reason.startswith(prefix) or (len(prefix) > 6 and prefix in reason):
+        if reason.startswith(prefix):
+            return zh
+    for prefix, zh in REASONS_ZH.items():
+        if len(prefix) > 6 and prefix in reason:
             return zh
     return "文件格式无法识别"
 

@@ -667,7 +667,7 @@ _DAY_COLS = [f"{d}日" for d in range(1, 32)]
 FIRST_ROW = 4  # first data row of a template
 LAST_ROW = 1003  # cells formatted for data down to this row
 _TEXT_COLUMNS = {"employer_credit_code", "bank_txn_id", "contract_no", "job_type", "period", "worker_no"}
-_DATE_COLUMNS = {"entry_date", "exit_date", "start_date", "end_date", "signed_date", "paid_at", "date"}
+_DATE_COLUMNS = {"entry_date", "exit_date", "start_date", "end_date", "signed_date", "paid_at", "date", "birth_date"}
 _MONEY_COLUMNS = {"wage_rate", "amount", "gross", "deductions", "net", "unit_rate"}
 _LISTS = {"gender": ("男", "女"), "wage_basis": ("日薪", "月薪", "计件"), "channel": ("银行卡", "社保卡"),
           "direction": ("进场", "退场")}
