@@ -138,6 +138,22 @@ def test_coverage_xlsx_is_the_bureau_report(client, region, bureau):
     assert totals["其中政府投资工程项目"][col["在场人数"]].value == api["by_investment_type"]["government"]["workers_active"]
 
 
+def test_coverage_csv_has_the_xlsx_lines_and_never_a_made_up_zero(client, region, bureau):
+    """The csv listed only projects with figures, said 0.00 where the xlsx says 无法估算, and
+    was named coverage.csv."""
+    r = client.get(f"/api/v1/coverage?period={PERIOD}", headers={**bureau, "Accept": "text/csv"})
+    assert "filename*=UTF-8''" in r.headers["content-disposition"]
+    assert f"coverage-4403-{PERIOD}.csv" in r.headers["content-disposition"]
+    rows = list(csv.DictReader(io.StringIO(r.text.lstrip("\ufeff"))))
+    by_code = {row["project"]: row for row in rows}
+    assert sorted(by_code) == ["A-1", "B-1", "D-1", "E-1"]  # as the xlsx's 项目明细
+    assert by_code["D-1"]["status"] == "not_uploaded" and by_code["D-1"]["workers_active"] == ""
+    assert by_code["D-1"]["period"] == PERIOD and by_code["D-1"]["investment_type"] == "government"
+    assert by_code["E-1"]["status"] == "uploaded" and by_code["E-1"]["arrears_estimate"] == ""  # 无法估算
+    api = {p["project"]: p for p in client.get(f"/api/v1/coverage?period={PERIOD}", headers=bureau).json()["projects"]}
+    assert by_code["A-1"]["arrears_estimate"] == api["A-1"]["arrears_estimate"]
+
+
 def test_coverage_xlsx_admin_all_regions_is_named_so(client, region, admin):
     r = client.get(f"/api/v1/coverage.xlsx?period={PERIOD}", headers=admin)
     assert r.status_code == 200

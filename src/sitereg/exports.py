@@ -213,12 +213,12 @@ def coverage_workbook(*, region: str | None, first: str, last: str, today: dt.da
     return _save(wb)
 
 
-def coverage_filename(region: str | None, first: str, last: str) -> tuple[str, str]:
+def coverage_filename(region: str | None, first: str, last: str, ext: str = "xlsx") -> tuple[str, str]:
     """(the Chinese file name, its ASCII fallback), e.g. 实名制工资支付覆盖率-4403-2026-10.xlsx."""
     where = region or "全部"
     months = first if first == last else f"{first}至{last}"
     ascii_months = first if first == last else f"{first}_{last}"
-    return f"实名制工资支付覆盖率-{where}-{months}.xlsx", f"coverage-{region or 'all'}-{ascii_months}.xlsx"
+    return f"实名制工资支付覆盖率-{where}-{months}.{ext}", f"coverage-{region or 'all'}-{ascii_months}.{ext}"
 
 
 # ------------------------------------------------------------------------------------------------

@@ -27,7 +27,7 @@ INVESTMENT_TYPES = ("government", "state_owned", "other")
 FIVE = ("realname", "dedicated_account", "guarantee", "bank_payroll", "notice_board")
 CSV_COLUMNS = ("project", "name", "region_code", "investment_type", "period", "workers_active", "workers_paid",
                "realname_rate", "contract_rate", "dedicated_account_rate", "full_pay_rate", "on_time_rate", "wages_paid",
-               "arrears_estimate")
+               "arrears_estimate", "status")
 
 
 def _periods(period: str | None, period_from: str | None, period_to: str | None) -> tuple[str, str]:
@@ -212,18 +212,27 @@ class CoverageController(Controller):
             body = self._region_body(catalog, prefixes, codes, first, last, region, investment_type, today, updating, as_csv)
             state.response_cache.put(key, signature, body)
         if as_csv:
+            from sitereg import exports
+
+            where = region or (principal.scope[0] if principal.role == "bureau" and len(principal.scope) == 1 else None)
+            name, fallback = exports.coverage_filename(where, first, last, "csv")
             return Response(body, media_type="text/csv",
-                            headers={"Content-Disposition": "attachment; filename=coverage.csv"})
+                            headers={"Content-Disposition": exports.content_disposition(name, fallback)})
         return Response(body, media_type="application/json")
 
     def _region_body(self, catalog: Catalog, prefixes, codes, first: str, last: str, region: str | None,
                      investment_type: str | None, today, updating: list, as_csv: bool) -> bytes:
         months, items = period_mod.region_figures(catalog, first, last, today, prefixes, investment_type, codes)
         frame = _project_items(items, first, last, today)
-        if as_csv:
-            return _csv(frame.to_dicts() if frame.height else []).encode()
         missing = _not_uploaded(catalog, prefixes, codes, investment_type,
                                 set(items.get_column("project").to_list()) if items.height else set())
+        if as_csv:
+            # The same lines as the xlsx's 项目明细: every project in view, 未上传 ones included.
+            absent = catalog.db.projects(codes=[m["project"] for m in missing]) if missing else []
+            gone = [{"project": p.code, "name": p.name, "region_code": p.region_code, "investment_type": p.investment_type,
+                     "period": first if first == last else None, "status": "not_uploaded"}
+                    for p in sorted(absent, key=lambda p: p.code)]
+            return _csv([*(frame.to_dicts() if frame.height else []), *gone]).encode()
         body: dict[str, Any] = {
             "period": first if first == last else None, "period_from": first, "period_to": last,
             "region": region, "investment_type": investment_type,
@@ -290,11 +299,19 @@ class CoverageController(Controller):
 
 
 def _csv(items: list[dict[str, Any]]) -> str:
+    """One line per project-period, then one per project with nothing uploaded (status
+    not_uploaded, figures blank). An arrears estimate that cannot be made (no daily or monthly
+    contract wage) is blank, as the xlsx's 无法估算, never 0.00."""
+    from sitereg.exports import arrears_unknown
+
     buf = io.StringIO()
     writer = csv.writer(buf)
     writer.writerow(CSV_COLUMNS)
     for item in items:
-        writer.writerow([csv_safe(item[k]) for k in CSV_COLUMNS])
+        line = {**item, "status": item.get("status", "uploaded")}
+        if line["status"] == "uploaded" and arrears_unknown(item):
+            line["arrears_estimate"] = None
+        writer.writerow([csv_safe(line.get(k)) for k in CSV_COLUMNS])
     return "\ufeff" + buf.getvalue()  # BOM: Excel opens UTF-8 csv with Chinese names correctly
 
 
