@@ -210,3 +210,10 @@ def test_a_payments_row_naming_another_project_is_not_counted_here(client, proje
     report = client.get(f"/api/v1/uploads/{r.json()['upload_id']}/report", headers=contractor).json()["findings"]
     (f,) = [f for f in report if f["rule"] == "PROJECT_MISMATCH"]
     assert f["row"] == 3 and "XM-440306-2026-002" in f["message"]
+
+
+def test_a_roster_missing_only_its_id_header_is_said_to_look_like_a_roster():
+    row = {("证号" if k == "身份证号码" else k): v for k, v in roster_row().items()}
+    result = check("roster", [row])
+    (missing,) = result.findings.filter(pl.col("rule") == "COLUMN_MISSING").get_column("args").to_list()
+    assert '"looks":"花名册"' in missing and '"nearest":"证号"' in missing

@@ -262,6 +262,13 @@ def _footer_mask(table: Table) -> pl.Series:
     return pl.zeros(height, dtype=pl.Boolean, eager=True).alias("f").scatter(where, hits)
 
 
+def _closest_kind(headers: list[str], chosen: str) -> str | None:
+    """The kind whose columns most headers name (three at least), the chosen one on a tie."""
+    mapped = {k: match_score(k, headers)[1] for k in KIND_LABELS}
+    best = max(mapped, key=lambda k: (mapped[k], k == chosen))
+    return best if mapped[best] >= 3 else None
+
+
 def _file_month(table: Table) -> str | None:
     """The month written in the sheet's title (2026年10月考勤表), as YYYY-MM."""
     import re
@@ -308,6 +315,8 @@ def _validate_sheet(table: Table, kind: str, ctx: Context, rules: Sequence[Rule]
         if looks is not None and looks != kind:
             found.append(file_finding("KIND_MISMATCH", args={"looks": KIND_LABELS[looks], "kind": KIND_LABELS[kind],
                                                               "looks_en": looks, "kind_en": kind}))
+        # Without every required column of any kind, the file looks like the kind most of its headers name.
+        looks = looks or _closest_kind(table.headers, kind)
         for name in hm.missing:
             near = nearest_header(kind, name, [h for h in table.headers if h not in hm.columns.values()])
             found.append(file_finding("COLUMN_MISSING", args={
