@@ -121,3 +121,36 @@ def test_documented_in_openapi(client):
     body = item["put"]["requestBody"]["content"]["application/json"]
     assert body["schema"]["required"] == ["mapping"]
     assert next(iter(body["examples"].values()))["value"]["mapping"]["工人名字"] == "name"
+
+
+def test_an_accepted_file_sent_again_after_a_map_names_its_unknown_column_is_read_anew(client, project, contractor):
+    """README's 列名对应 flow on a file that was accepted: the same bytes used to return the old
+    receipt, COLUMN_UNKNOWN and all, so the saved map could never apply to them."""
+    import io
+
+    import openpyxl
+
+    from conftest import FIXTURES, upload
+
+    code = project["code"]
+    wb = openpyxl.load_workbook(FIXTURES / "roster.xlsx")
+    ws = wb.active
+    header_row = next(r for r in ws.iter_rows() if any(c.value == "工资卡号" for c in r))
+    next(c for c in header_row if c.value == "工资卡号").value = "工资银行卡"
+    buf = io.BytesIO()
+    wb.save(buf)
+    data = buf.getvalue()
+    first = upload(client, contractor, code, "roster", "2026-10", "花名册.xlsx", data)
+    assert first.status_code == 201, first.text  # accepted: the 社保卡 column is the payout account of some
+    report = client.get(f"/api/v1/uploads/{first.json()['upload_id']}/report", headers=contractor).json()["findings"]
+    assert any(f["rule"] == "COLUMN_UNKNOWN" and f["column"] == "工资银行卡" for f in report)
+
+    assert client.put(_url(code), headers=contractor, json={"mapping": {"工资银行卡": "bank_card"}}).status_code == 200
+    second = upload(client, contractor, code, "roster", "2026-10", "花名册.xlsx", data)
+    assert second.status_code == 201, second.text
+    assert second.json()["upload_id"] != first.json()["upload_id"]
+    report = client.get(f"/api/v1/uploads/{second.json()['upload_id']}/report", headers=contractor).json()["findings"]
+    assert not any(f["rule"] == "COLUMN_UNKNOWN" and f["column"] == "工资银行卡" for f in report)
+    # Once read under the map, the same bytes are that upload again; with the map unchanged, no third read.
+    third = upload(client, contractor, code, "roster", "2026-10", "花名册.xlsx", data)
+    assert third.status_code == 200 and third.json()["upload_id"] == second.json()["upload_id"]

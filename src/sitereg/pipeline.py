@@ -14,6 +14,7 @@ import logging
 from dataclasses import dataclass, replace
 from pathlib import PurePath
 
+import msgspec
 import polars as pl
 
 from sitereg import keys, tables
@@ -22,7 +23,16 @@ from sitereg.sandbox import Limits, read_isolated
 from sitereg.settings import Settings, today_in
 from sitereg.storage import ObjectStore
 from sitereg.validate.codes import work_type_lookup
-from sitereg.validate.columns import KINDS, column, detect_kind, header_hints, map_headers, match_score, nearest_header
+from sitereg.validate.columns import (
+    KINDS,
+    column,
+    detect_kind,
+    header_hints,
+    map_headers,
+    match_score,
+    nearest_header,
+    normalise_header,
+)
 from sitereg.validate.filecheck import KIND_LABELS, Context, FileResult, file_finding, validate_file
 from sitereg.validate.readers import ReadFailure, Table, read_table
 
@@ -73,8 +83,9 @@ def ingest(
     store = catalog.store
     sha = hashlib.sha256(data).hexdigest()
     today = today or today_in(settings)
+    mapped = None  # the digest of the column map these bytes are read again under, if any
     if kind is not None:
-        existing = catalog.find_duplicate(project.code, kind, period, sha)
+        existing, mapped = _earlier(catalog, project.code, kind, period, sha, catalog.db.column_map(project.code, kind))
         if existing is not None:
             return _resent(catalog, settings, project, existing, today)
 
@@ -85,7 +96,7 @@ def ingest(
     every_map = {h: col for m in maps.values() for h, col in m.items()}
     if kind is None:
         kind = _detect(result, every_map)
-        existing = catalog.find_duplicate(project.code, kind, period, sha)
+        existing, mapped = _earlier(catalog, project.code, kind, period, sha, maps.get(kind, {}))
         if existing is not None:
             return _resent(catalog, settings, project, existing, today)
 
@@ -132,7 +143,7 @@ def ingest(
         report=f"/api/v1/uploads/{upload_id}/report",
         status="accepted" if readable else "unreadable",
         created_at=dt.datetime.now(dt.UTC), size=len(data), uploaded_by=actor,
-        original_key=original_key, table_key=table_key, findings_key=findings_key,
+        original_key=original_key, table_key=table_key, findings_key=findings_key, read_with_map=mapped,
     )
     kept = catalog.save_receipt(receipt)
     if kept.upload_id != receipt.upload_id:
@@ -168,6 +179,24 @@ def _resent(catalog: Catalog, settings: Settings, project: Project, existing: Re
         catalog.make_current_again(existing)
         recheck(catalog, settings, project, existing.period, today)
     return Outcome(existing, created=False, readable=readable)
+
+
+def _earlier(catalog: Catalog, project: str, kind: str, period: str, sha: str,
+             column_map: dict[str, str]) -> tuple[Receipt | None, str | None]:
+    """The earlier upload these bytes are (answered with its receipt), or None and, when the
+    project's saved column map now names a header that upload reported as unknown, the map's
+    digest: README's 列名对应 flow (save the map, send the same file again) reads them anew, once
+    per map (the new upload's dedupe key carries the digest)."""
+    existing = catalog.find_duplicate(project, kind, period, sha)
+    if existing is None or not column_map or not existing.findings_key:
+        return existing, None
+    found = tables.read(catalog.store, existing.findings_key)
+    unknown = found.filter(pl.col("rule") == "COLUMN_UNKNOWN").get_column("column").drop_nulls().to_list()
+    names = {normalise_header(h) for h in column_map}
+    if not any(normalise_header(h) in names for h in unknown):
+        return existing, None
+    digest = hashlib.sha256(msgspec.json.encode(dict(sorted(column_map.items())))).hexdigest()[:16]
+    return catalog.find_duplicate(project, kind, period, f"{sha}:map:{digest}"), digest
 
 
 def _detect(result: Table | ReadFailure, column_map: dict[str, str]) -> str:

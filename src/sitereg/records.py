@@ -57,6 +57,9 @@ class Receipt(msgspec.Struct, frozen=True):
     original_key: str
     table_key: str | None
     findings_key: str
+    # Bytes sent again after the contractor saved a column map naming one of their unknown
+    # headers are read anew under it: that map's digest (part of the dedupe key), else None.
+    read_with_map: str | None = None
 
 
 class Event(msgspec.Struct, frozen=True):

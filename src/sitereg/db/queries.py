@@ -628,8 +628,11 @@ FIGURES = (*COUNTS, *FIVE)
 def dedupe_key(r: Receipt) -> str:
     """The uploads table's sha256 column: the file's digest for an accepted upload, so the same
     bytes again are that upload; for a refused one the digest and its upload id, so the same
-    bytes can be tried again (after the contractor saved a column map, say) and are read anew."""
-    return r.sha256 if r.status == "accepted" else f"{r.sha256}:{r.upload_id}"
+    bytes can be tried again (after the contractor saved a column map, say) and are read anew;
+    for bytes read again under a new column map (``Receipt.read_with_map``), digest and map."""
+    if r.status != "accepted":
+        return f"{r.sha256}:{r.upload_id}"
+    return r.sha256 if r.read_with_map is None else f"{r.sha256}:map:{r.read_with_map}"
 
 
 def _figures(counts: dict, period: str) -> dict[str, int]:
