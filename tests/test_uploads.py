@@ -232,3 +232,23 @@ def test_a_worker_on_two_sheets_of_one_roster_is_a_duplicate_naming_the_first_sh
         assert [(f["sheet"], f["row"], f["column"]) for f in dup] == [("木工班", 3, "id_number")]
         assert where in dup[0]["message"]
         assert rows[0][header.split(",").index("id_number")] not in json.dumps(report, ensure_ascii=False)
+
+
+def test_a_projects_uploads_are_listed_refused_ones_too_with_the_current_one(client, project, contractor, tokens):
+    """api.md keeps a refused file "so the bureau can see what was sent": without a list, its id
+    was nowhere to be found."""
+    code = project["code"]
+    good = upload(client, contractor, code, "roster", PERIOD, "roster.xlsx").json()
+    refused = upload(client, contractor, code, "roster", PERIOD, "scan.pdf", b"%PDF-1.4 not a table").json()
+    later = upload(client, contractor, code, "roster", PERIOD, "roster_en.csv").json()
+    bureau = tokens.issue('bureau', '4403')
+    r = client.get(f"/api/v1/projects/{code}/uploads?period={PERIOD}&kind=花名册", headers=bureau)
+    assert r.status_code == 200, r.text
+    listed = r.json()["uploads"]
+    assert [u["upload_id"] for u in listed] == [good["upload_id"], refused["upload_id"], later["upload_id"]]
+    assert [u["status"] for u in listed] == ["accepted", "unreadable", "accepted"]
+    assert [u["current"] for u in listed] == [False, False, True]
+    assert client.get(f"/api/v1/projects/{code}/uploads?period=2026-11", headers=bureau).json()["uploads"] == []
+    elsewhere = tokens.issue('bureau', '5101')
+    assert client.get(f"/api/v1/projects/{code}/uploads", headers=elsewhere).status_code == 404
+    assert client.get(f"/api/v1/projects/{code}/uploads?period=2026-13", headers=bureau).json()["code"] == "PERIOD_INVALID"

@@ -56,6 +56,7 @@ OPS: dict[str, tuple[str, list[int]]] = {  # operation id -> (summary, error sta
     "getProject": ("Read one project", READ),
     "uploadFile": ("Upload a monthly file (roster, contracts, attendance, payroll, payments, entry/exit)",
                    [400, 401, 403, 404, 413, 422, 503]),
+    "listUploads": ("List a project's uploads, refused ones too, with which is current", READ),
     "getUpload": ("Read an upload's receipt", READ),
     "getUploadOriginal": ("Download an upload's original bytes", READ),
     "getUploadReport": ("Read the findings of one uploaded file", READ),

@@ -21,7 +21,7 @@ from sitereg import pipeline, reports
 from sitereg.api.auth import Principal, audit
 from sitereg.api.errors import ApiError, bad_request, lang_of, not_found
 from sitereg.api.findings import render
-from sitereg.api.periods import writable_project
+from sitereg.api.periods import checked_period, visible_project, writable_project
 from sitereg.catalog import Catalog, Receipt
 from sitereg.validate.columns import KINDS
 from sitereg.validate.workbook import template_workbook
@@ -120,6 +120,28 @@ class UploadController(Controller):
             raise bad_request("REASON_INVALID", "reason 应为 4-200 字的说明，不含控制字符",
                               "reason must be 4-200 characters without control characters", {"field": "reason"})
         return reason
+
+    @get("/projects/{code:str}/uploads", operation_id="listUploads", sync_to_thread=True)
+    def list_uploads(self, request: Request, principal: NamedDependency[Principal], code: FromPath[str],
+                     period: FromQuery[str | None] = None, kind: FromQuery[str | None] = None) -> dict[str, Any]:
+        """Every upload of the project (of a period, of a kind), refused ones too, in order of
+        arrival: each receipt with ``current`` (whether it is the current upload of its period
+        and kind). A refused file is kept as an original: this is where it is found."""
+        if principal.role == "bank":
+            raise not_found("项目", "Project")
+        visible_project(request, principal, code)
+        if period is not None:
+            checked_period(period)
+        if kind is not None:
+            kind = KIND_NAMES.get(kind.strip(), kind.strip())
+            if kind not in KINDS:
+                raise bad_request("KIND_INVALID", f"kind 应为 {' / '.join(KINDS)} 之一",
+                                  f"kind must be one of {', '.join(KINDS)}", {"field": "kind"})
+        catalog: Catalog = request.app.state.catalog
+        current = catalog.db.current_ids(code, period)
+        uploads = [{**receipt_json(r), "current": r.upload_id in current}
+                   for r in catalog.db.uploads(code, period=period, kind=kind)]
+        return {"project": code, "period": period, "kind": kind, "uploads": uploads}
 
     @get("/uploads/{upload_id:str}", operation_id="getUpload", sync_to_thread=True)
     def get_receipt(self, request: Request, principal: NamedDependency[Principal], upload_id: FromPath[str]) -> dict[str, Any]:

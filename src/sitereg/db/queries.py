@@ -184,6 +184,15 @@ class Database:
         with self._read() as c:
             return {kind: upload_id for kind, upload_id in c.execute(q)}  # later periods overwrite earlier
 
+    def current_ids(self, project: str, period: str | None = None) -> set[str]:
+        """The upload ids that are current for their own period and kind (no carry-over)."""
+        cu = t.current.c
+        q = select(cu.upload_id).where(cu.project == project)
+        if period is not None:
+            q = q.where(cu.period == period)
+        with self._read() as c:
+            return set(c.scalars(q))
+
     def current_history(self, project: str, period: str, kind: str) -> list[dict]:
         h = t.current_history.c
         q = (select(h.seq, h.upload_id, h.reason, h.at)
