@@ -395,3 +395,11 @@ def test_kind_mismatch_and_columns_not_stored_read_as_english_in_english():
     assert "looks like an attendance file, not a payroll file" in en
     ((_, en),) = _rendered("roster", [roster_row(民族="汉", 住址="x")], "COLUMNS_NOT_STORED")
     assert "、" not in en and "民族, 住址" in en
+
+
+def test_a_malformed_body_says_which_field_and_a_broken_json_says_so(client, admin):
+    """The Chinese detail was a bare 请求参数无效 / 请求格式错误: the field was named in English only."""
+    r = client.post("/api/v1/projects", headers={**admin, **ZH}, json={"code": "X-1"})
+    assert r.status_code == 400 and "name" in r.json()["detail"] and "缺失" in r.json()["detail"]
+    r = client.post("/api/v1/projects", headers={**admin, **ZH, "Content-Type": "application/json"}, content=b'{"code":')
+    assert r.status_code == 400 and "JSON" in r.json()["detail"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 from litestar import Request, Response
@@ -80,11 +81,36 @@ def handle_http(request: Request, exc: HTTPException) -> Response:
     # names the problem; ``extra`` carries the fields Litestar found wrong).
     if isinstance(exc, ValidationException):
         code, zh, en = "VALIDATION", "请求参数无效，请对照接口文档检查参数与请求体", "Invalid request: " + str(exc.detail)
+        fields = _fields(extra.get("errors") if isinstance(extra, dict) else None, str(exc.detail))
+        if fields:
+            zh = f"请求参数无效：{'、'.join(fields)} 缺失或取值不对，请对照接口文档检查"
     elif status == 400 and exc.detail and exc.detail != "Bad Request":
         en = f"{en}: {exc.detail}"  # e.g. an upload sent without multipart/form-data
         if "multipart" in str(exc.detail):
             zh = "请求格式错误：上传文件须以 multipart/form-data 发送"
+        elif "json" in request.headers.get("content-type", "").lower():  # the body did not decode
+            zh = "请求体不是有效的 JSON，请检查括号、引号与逗号"
     return _body(request, status, code, zh, en, extra, exc.headers)
+
+
+def _fields(errors: Any, detail: str) -> list[str]:
+    """The parameter or body fields Litestar found wrong, for the Chinese message: each error's
+    key, or the field msgspec names in backticks (`name`)."""
+    found: list[str] = []
+    for e in errors if isinstance(errors, list) else []:
+        if isinstance(e, dict):
+            key = e.get("key")
+            # A body's error is keyed "data": the field is the one msgspec names in its message.
+            names = _named(str(e.get("message", ""))) or ([key] if isinstance(key, str) and key and key != "data" else [])
+            found += [n for n in names if n not in found]
+    if not found:
+        found = list(dict.fromkeys(_named(detail)))
+    return [f[:40] for f in found[:5]]
+
+
+def _named(message: str) -> list[str]:
+    # msgspec: "Object missing required field `name`", "Expected `str`, got `int` - at `$.code`".
+    return re.findall(r"field `([^`]+)`", message) + re.findall(r"`\$\.([^`]+)`", message)
 
 
 def handle_store_down(request: Request, exc: Exception) -> Response:
