@@ -83,6 +83,7 @@ def test_bad_bodies_are_coded_400s_in_chinese(client, project, contractor, body,
     assert any("\u4e00" <= ch <= "\u9fff" for ch in out["detail"])
     if field:
         assert out["extra"][field]
+        assert "name" in out["extra"]["allowed"]  # docs/exports.md: the allowed columns come with it
     assert client.get(_url(project["code"]), headers=contractor).json()["mapping"] == {}  # nothing saved
 
 

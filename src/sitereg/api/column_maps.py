@@ -61,7 +61,7 @@ def parse_mapping(raw: bytes, kind: str) -> dict[str, str]:
     if bad_headers:
         raise bad_request("COLUMN_MAP_INVALID", f"文件中的列名应为 1-{MAX_HEADER} 个字符，不含控制字符",
                           f"A header must be 1-{MAX_HEADER} characters without control characters",
-                          {"headers": [h[:MAX_HEADER] for h in bad_headers]})
+                          {"headers": [h[:MAX_HEADER] for h in bad_headers], "allowed": [c.name for c in SCHEMAS[kind]]})
     names = [c.name for c in SCHEMAS[kind]]
     unknown = {h: v for h, v in mapping.items() if not isinstance(v, str) or v not in names}
     if unknown:
@@ -80,7 +80,7 @@ def parse_mapping(raw: bytes, kind: str) -> dict[str, str]:
         raise bad_request("COLUMN_MAP_INVALID",
                           f"{'、'.join(f'「{h}」' for h in hs)} 都对应标准列 {name}：一个标准列只能对应文件中的一列",
                           f"{', '.join(repr(h) for h in hs)} all map to {name}: a canonical column takes one header",
-                          {"headers": [h for hs in twice.values() for h in hs], "columns": list(twice)})
+                          {"headers": [h for hs in twice.values() for h in hs], "columns": list(twice), "allowed": names})
     return {str(h): str(v) for h, v in mapping.items()}
 
 
