@@ -620,6 +620,9 @@ def test_template_drop_downs():
     ws = load(template_workbook("payments"))["银行代发结果"]
     headers = {c.value: c.column_letter for c in ws[3]}
     assert validations(ws)[headers["发放渠道"]].formula1 == '"银行卡,社保卡"'
+    assert validations(ws)[headers["交易状态"]].formula1 == '"成功,失败"'  # a coded column (api.md)
+    doc = validations(ws)[headers["证件类型"]]
+    assert "护照" in doc.formula1 and doc.showErrorMessage is False  # offered, other documents allowed
     for h in ("收款账号", "付款账号", "银行流水号", "身份证号码"):
         assert ws[f"{headers[h]}1003"].number_format == "@", h
     assert ws[f"{headers['发放日期']}4"].number_format == "yyyy-mm-dd"

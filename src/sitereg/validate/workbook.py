@@ -670,7 +670,9 @@ _TEXT_COLUMNS = {"employer_credit_code", "bank_txn_id", "contract_no", "job_type
 _DATE_COLUMNS = {"entry_date", "exit_date", "start_date", "end_date", "signed_date", "paid_at", "date", "birth_date"}
 _MONEY_COLUMNS = {"wage_rate", "amount", "gross", "deductions", "net", "unit_rate"}
 _LISTS = {"gender": ("男", "女"), "wage_basis": ("日薪", "月薪", "计件"), "channel": ("银行卡", "社保卡"),
-          "direction": ("进场", "退场")}
+          "direction": ("进场", "退场"), "status": ("成功", "失败")}
+# Offered, not enforced: other documents are typed in too (formats.md checks each for its own shape).
+_SUGGESTED = {"id_type": ("居民身份证", "护照", "港澳居民来往内地通行证", "台湾居民来往大陆通行证", "外国人永久居留身份证")}
 _TEMPLATE_SKIP = {"payroll": {"hours", "payer_account"}}  # kept when a file has them; not asked for
 _WIDTH = {"id": 22, "card": 24, "phone": 15}
 _REQUIRED_FILL = PatternFill(fill_type="solid", start_color="F8CBAD", end_color="F8CBAD")
@@ -843,6 +845,8 @@ def template_workbook(kind: str, *, lang: str = "zh") -> bytes:
             continue
         if c.name in _LISTS:
             add(list_dv('"' + ",".join(_LISTS[c.name]) + '"', t["pick"]), i)
+        elif c.name in _SUGGESTED:
+            add(list_dv('"' + ",".join(_SUGGESTED[c.name]) + '"', t["pick"], strict=False), i)
         elif c.name == "job_type":
             last = 1 + len(WORK_TYPES)
             # a code typed by hand is accepted by the service: warn, do not forbid
