@@ -260,3 +260,49 @@ def test_rebuild_restores_an_upload_made_current_again(tmp_path, project_body):
     db = open_database(settings)
     rebuild(Catalog(store, db), settings, TODAY)
     assert db.current_upload("roster", project_body["code"], PERIOD) == first
+
+
+def test_an_earlier_months_roster_refreshes_the_later_months_that_carry_it(client, project, contractor, tokens):
+    """A roster (or contracts, or entry/exit log) for an earlier month changes every later month
+    that uses it; only its own month was recomputed, so the region view, /risks and the ledger
+    of the later month kept the old figures while the project view was right."""
+    import csv
+    import io
+
+    from idgen import make_card, make_id
+
+    code = project["code"]
+    credit = project["contractor_credit_code"]
+    workers = [("张建国", make_id(seq=101), make_card(n=1)), ("李秀英", make_id(seq=203, male=False), make_card(n=2))]
+
+    def sheet(rows):
+        out = io.StringIO()
+        csv.writer(out).writerows(rows)
+        return out.getvalue().encode()
+
+    def roster(ws):
+        return sheet([["姓名", "身份证号码", "用工单位统一社会信用代码", "工种", "进场日期", "工资卡号"],
+                      *[[n, i, credit, "钢筋工", "2026-03-01", card] for n, i, card in ws]])
+
+    both, one = roster(workers), roster(workers[:1])
+    assert upload(client, contractor, code, "roster", "2026-09", "r.csv", both).status_code == 201
+    att = sheet([["姓名", "身份证号码", "日期", "工时"], *[[n, i, "2026-10-08", "8"] for n, i, _ in workers]])
+    assert upload(client, contractor, code, "attendance", "2026-10", "a.csv", att).status_code == 201
+    bureau = tokens.issue("bureau", "4403")
+
+    def region_realname():
+        return client.get("/api/v1/coverage?period=2026-10", headers=bureau).json()["totals"]["realname_rate"]
+
+    def risks():
+        return client.get("/api/v1/risks?period=2026-10", headers=bureau).json()["projects"][0]["by_rule"]
+
+    assert region_realname() == 1.0 and "NOT_ON_ROSTER" not in risks()
+    assert upload(client, contractor, code, "roster", "2026-09", "r.csv", one).status_code == 201
+    own = client.get(f"/api/v1/projects/{code}/periods/2026-10/coverage", headers=bureau).json()["realname_rate"]
+    assert own == 0.5
+    assert region_realname() == 0.5 and risks().get("NOT_ON_ROSTER") == 1
+    ledger = client.get(f"/api/v1/workers/{workers[1][1]}/ledger", headers=bureau).json()
+    assert any("NOT_ON_ROSTER" in m["findings"] for m in ledger["months"] if m["period"] == "2026-10"), ledger
+    # The earlier roster's bytes again: it is current again, and October follows it back.
+    assert upload(client, contractor, code, "roster", "2026-09", "r.csv", both).status_code == 200
+    assert region_realname() == 1.0 and "NOT_ON_ROSTER" not in risks()

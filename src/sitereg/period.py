@@ -164,6 +164,20 @@ def coverage_counts(catalog: Catalog, project: Project, period: str, today: dt.d
     return _counts(project, period, today, t, prepare(t, period, project.dedicated_account, today))
 
 
+def later_affected(catalog: Catalog, project: str, kind: str, period: str) -> list[str]:
+    """The project's later months with uploads whose figures a change of ``kind`` in ``period``
+    also changes: a roster or contracts carries over until a later month has its own (domain.md),
+    and the entry/exit log adds up over every month after."""
+    if kind not in ("roster", "contracts", "entry_exit"):
+        return []
+    kinds = catalog.db.current_kinds(project)
+    later = sorted(m for m in kinds if m > period)
+    if kind == "entry_exit":
+        return later
+    own = [m for m in later if kind in kinds[m]]
+    return [m for m in later if not own or m < own[0]]
+
+
 def recheck(catalog: Catalog, settings: Settings, project: Project, period: str, today: dt.date) -> pl.DataFrame:
     """Recompute what the project-period's views read after one of its inputs changed: its
     worker index (days and months, for cross-project checks and the ledger) and its coverage

@@ -149,9 +149,13 @@ def ingest(
     if kept.upload_id != receipt.upload_id:
         # The same bytes raced in on another request, which the database kept: its receipt is the answer.
         return Outcome(kept, created=False, readable=kept.status == "accepted")
+    later = later_affected(catalog, project.code, kind, period) if readable else []
+    for month in later:  # marked before the switch, so a view shows them "updating", never stale
+        catalog.db.mark_pending(project.code, month)
     catalog.publish(receipt)  # a refused upload is kept as an original and changes nothing else
     if readable:
-        recheck(catalog, settings, project, period, today)
+        for month in [period, *later]:
+            recheck(catalog, settings, project, month, today)
     log.info("upload %s project=%s period=%s kind=%s rows=%d accepted=%d errors=%d warnings=%d",
              upload_id, project.code, period, kind, total, accepted, receipt.errors, receipt.warnings)
     return Outcome(receipt, created=True, readable=readable)
@@ -176,8 +180,12 @@ def _resent(catalog: Catalog, settings: Settings, project: Project, existing: Re
     but another has since become current, it becomes current again."""
     readable = existing.status == "accepted"
     if readable and catalog.current_upload(existing.kind, existing.project, existing.period) != existing.upload_id:
+        later = later_affected(catalog, existing.project, existing.kind, existing.period)
+        for month in later:
+            catalog.db.mark_pending(existing.project, month)
         catalog.make_current_again(existing)
-        recheck(catalog, settings, project, existing.period, today)
+        for month in [existing.period, *later]:
+            recheck(catalog, settings, project, month, today)
     return Outcome(existing, created=False, readable=readable)
 
 
@@ -254,3 +262,10 @@ def recheck(catalog: Catalog, settings: Settings, project: Project, period: str,
     from sitereg import period as period_mod
 
     return period_mod.recheck(catalog, settings, project, period, today)
+
+
+def later_affected(catalog: Catalog, project: str, kind: str, period: str) -> list[str]:
+    """Later months of the project whose views a change of this kind in this period also changes."""
+    from sitereg import period as period_mod
+
+    return period_mod.later_affected(catalog, project, kind, period)

@@ -184,6 +184,15 @@ class Database:
         with self._read() as c:
             return {kind: upload_id for kind, upload_id in c.execute(q)}  # later periods overwrite earlier
 
+    def current_kinds(self, project: str) -> dict[str, set[str]]:
+        """period -> the kinds with a current upload of that very period (no carry-over)."""
+        cu = t.current.c
+        out: dict[str, set[str]] = {}
+        with self._read() as c:
+            for period, kind in c.execute(select(cu.period, cu.kind).where(cu.project == project)):
+                out.setdefault(period, set()).add(kind)
+        return out
+
     def current_ids(self, project: str, period: str | None = None) -> set[str]:
         """The upload ids that are current for their own period and kind (no carry-over)."""
         cu = t.current.c
