@@ -306,3 +306,43 @@ def test_an_earlier_months_roster_refreshes_the_later_months_that_carry_it(clien
     # The earlier roster's bytes again: it is current again, and October follows it back.
     assert upload(client, contractor, code, "roster", "2026-09", "r.csv", both).status_code == 200
     assert region_realname() == 1.0 and "NOT_ON_ROSTER" not in risks()
+
+
+def test_the_ledger_counts_as_paid_only_what_reached_the_workers_own_account(client, project, contractor, tokens):
+    """1400.00 paid to a foreman's card read as "paid" beside an UNDERPAID finding saying 0.00
+    arrived; and a piece worker's expected pay read 0.00 where domain.md says there is none."""
+    import csv
+    import io
+
+    from idgen import make_card, make_id
+
+    code, credit = project["code"], project["contractor_credit_code"]
+    account = project["dedicated_account"]
+    (a, ida, carda), (b, idb, cardb) = ("赵敏", make_id(seq=305, male=False), make_card(n=5)), ("王强", make_id(seq=407), make_card(n=6))
+    foreman = make_card(n=9)
+
+    def sheet(rows):
+        out = io.StringIO()
+        csv.writer(out).writerows(rows)
+        return out.getvalue().encode()
+
+    steps = [
+        ("roster", [["姓名", "身份证号码", "用工单位统一社会信用代码", "工种", "进场日期", "工资卡号"],
+                    [a, ida, credit, "木工", "2026-03-01", carda], [b, idb, credit, "木工", "2026-03-01", cardb]]),
+        ("contracts", [["姓名", "身份证号码", "用工单位统一社会信用代码", "合同开始日期", "计薪方式", "工资标准", "工资发放日"],
+                       [a, ida, credit, "2026-03-01", "日薪", "350", "15"], [b, idb, credit, "2026-03-01", "计件", "", "15"]]),
+        ("attendance", [["姓名", "身份证号码", "日期", "工时"], [a, ida, "2026-10-08", "8"], [a, ida, "2026-10-09", "8"],
+                        [b, idb, "2026-10-08", "8"]]),
+        ("payments", [["姓名", "身份证号码", "工资所属期", "实发金额", "发放日期", "付款账号", "收款账号", "收款人", "发放渠道", "银行流水号"],
+                      [a, ida, "2026-10", "700.00", "2026-11-10", account, foreman, "包工头", "银行卡", "T-1"],
+                      [b, idb, "2026-10", "900.00", "2026-11-10", account, cardb, b, "银行卡", "T-2"]]),
+    ]
+    for kind, rows in steps:
+        r = upload(client, contractor, code, kind, "2026-10", f"{kind}.csv", sheet(rows))
+        assert r.status_code == 201, r.text
+    bureau = tokens.issue("bureau", "4403")
+    zhao = client.get(f"/api/v1/workers/{ida}/ledger", headers=bureau).json()["months"][0]
+    assert (zhao["expected"], zhao["paid"], zhao["paid_to_others"]) == ("700.00", "0.00", "700.00")
+    assert "UNDERPAID" in zhao["findings"] and "PAYEE_NOT_WORKER" in zhao["findings"]
+    wang = client.get(f"/api/v1/workers/{idb}/ledger", headers=bureau).json()["months"][0]
+    assert (wang["expected"], wang["paid"], wang["paid_to_others"]) == (None, "900.00", "0.00")

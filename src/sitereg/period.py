@@ -220,8 +220,8 @@ def settle(catalog: Catalog, settings: Settings, today: dt.date, first: str | No
 
 
 def _worker_months(p: Prepared, parts: list[pl.DataFrame], timed: pl.DataFrame) -> list[dict[str, Any]]:
-    """One ledger row per worker of the period: days, expected, paid (all, and from the
-    dedicated account, into whichever account), when and from which accounts, and the
+    """One ledger row per worker of the period: days, expected, paid (all; into the worker's own
+    account; from the dedicated account, into whichever account), when and from which accounts, and the
     codes of the findings about them: ``findings`` up to the pay deadline, ``findings_overdue``
     after it (the ledger shows the one for the day it is read)."""
     w = p.workers
@@ -236,8 +236,9 @@ def _worker_months(p: Prepared, parts: list[pl.DataFrame], timed: pl.DataFrame) 
         paid_from=ck.mask_card(pl.col("payer_account")).drop_nulls().unique().sort())
     static = pl.col("_static").fill_null([])
     rows = (
-        w.select("id_number", "id_key", "name", "days", "expected_fen", "paid_fen", "payroll_net_fen",
-                 "paid_dedicated_fen")
+        # Piece work (or no contract) has no expected amount: null, never 0.00.
+        w.select("id_number", "id_key", "name", "days", pl.when(pl.col("has_expected")).then(pl.col("expected_fen"))
+                 .alias("expected_fen"), "paid_fen", "paid_own_fen", "payroll_net_fen", "paid_dedicated_fen")
         .with_columns(id_masked=ck.mask_id(pl.col("id_number")))
         .join(pay, on="id_number", how="left")
         .join(codes, left_on="id_masked", right_on="worker", how="left")

@@ -49,7 +49,11 @@ def ledger(request: Request, principal: NamedDependency[Principal], id_number: F
         "months": [{
             "project": r["project"], "project_name": projects[r["project"]].name, "period": r["period"],
             "days": r["days"], "expected": fen_to_text(r["expected_fen"]), "payroll_net": fen_to_text(r["payroll_net_fen"]),
-            "paid": fen_to_text(r["paid_fen"]), "paid_from_dedicated": fen_to_text(r["paid_dedicated_fen"]),
+            # domain.md: only money into the worker's own account is paid; the rest is shown apart
+            # (rows stored before 0008 have no own-account sum: all of it, as stored).
+            "paid": fen_to_text(r["paid_fen"] if r["paid_own_fen"] is None else r["paid_own_fen"]),
+            "paid_to_others": None if r["paid_own_fen"] is None else fen_to_text(r["paid_fen"] - r["paid_own_fen"]),
+            "paid_from_dedicated": fen_to_text(r["paid_dedicated_fen"]),
             "paid_at": r["paid_at"], "paid_from": r["paid_from"], "findings": codes[(r["project"], r["period"])],
         } for r in visible],
     }

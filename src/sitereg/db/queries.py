@@ -739,7 +739,7 @@ def _month_row(project: str, period: str, m: dict) -> tuple:
 
     return (project, period, m["id_key"], m["id_masked"], m["name"], m["days"], m.get("expected_fen"),
             m.get("payroll_net_fen"), m["paid_fen"], m["paid_dedicated_fen"], listed("paid_at"), listed("paid_from"),
-            listed("findings"), listed("findings_overdue"), _iso(m.get("deadline")))
+            listed("findings"), listed("findings_overdue"), _iso(m.get("deadline")), m.get("paid_own_fen"))
 
 
 _CUMULATIVE_SUMMED = tuple(n for n in COUNTS if n not in ("on_time_n", "on_time_d"))

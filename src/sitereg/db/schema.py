@@ -219,6 +219,8 @@ worker_months = Table(
     # After it (NOT_PAID in place of PAYMENT_PENDING…); null in rows stored before 0007.
     Column("findings_overdue", Text),
     Column("deadline", Key),  # ISO date
+    # Paid into the worker's own account (domain.md's "paid"); null in rows stored before 0008.
+    Column("paid_own_fen", BigInteger),
     PrimaryKeyConstraint("project", "period", "id_key"),  # also the (project, period) index
     Index(None, "id_key", "period"),
 )
