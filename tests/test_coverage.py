@@ -220,3 +220,22 @@ def test_region_json_lists_the_projects_that_uploaded_nothing(client, admin, tok
     assert empty["current_uploads"] == {} and empty["workers_active"] == 0
     loaded = client.get(f"/api/v1/projects/A-1/periods/{PERIOD}/coverage", headers=bureau).json()
     assert set(loaded["current_uploads"]) >= {"roster", "attendance"}
+
+
+def test_a_project_not_yet_started_or_already_ended_is_not_listed_as_not_uploaded(client, admin, tokens):
+    base = {"name": "有数据项目", "investment_type": "government", "contractor_credit_code": golden.CREDIT,
+            "dedicated_account": golden.ACCOUNT, "guarantee": None, "notice_board": True, "region_code": "440304"}
+    _load_month(client, admin, {**base, "code": "A-1"}, [golden.base(i) for i in range(3)])
+    for code, start, end in (("LATER-1", "2026-11-01", None), ("DONE-1", "2025-01-01", "2026-09-30"),
+                             ("NOW-1", "2026-10-31", None)):
+        body = {**base, "code": code, "name": code, "start_date": start, "end_date": end}
+        assert client.post("/api/v1/projects", json=body, headers=admin).status_code == 201
+    bureau = tokens.issue("bureau", "4403")
+    body = client.get(f"/api/v1/coverage?period={PERIOD}", headers=bureau).json()
+    assert [p["project"] for p in body["not_uploaded"]] == ["NOW-1"]
+    sheet = openpyxl.load_workbook(io.BytesIO(client.get(f"/api/v1/coverage.xlsx?period={PERIOD}", headers=bureau).content))
+    listed = {c for row in sheet["项目明细"].iter_rows(values_only=True) for c in row if isinstance(c, str)}
+    assert "NOW-1" in listed and "LATER-1" not in listed and "DONE-1" not in listed
+    # Over a range reaching its first month, the later project is expected.
+    ranged = client.get(f"/api/v1/coverage?period_from={PERIOD}&period_to=2026-11", headers=bureau).json()
+    assert [p["project"] for p in ranged["not_uploaded"]] == ["LATER-1", "NOW-1"]

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import calendar
 import csv
+import datetime as dt
 import io
 from typing import Any
 
@@ -125,14 +127,25 @@ def _scope(catalog: Catalog, principal: Principal, region: str | None,
     return (inside, None) if inside else (None, [])
 
 
-def _not_uploaded(catalog: Catalog, prefixes, codes, investment_type: str | None, seen: set[str]) -> list[dict]:
-    """{"project", "name"} of each project in view without figures for the period(s), by code:
-    names from the projects' index; the few such projects' records only to filter by type."""
+def on_site(project: Project, first: str, last: str) -> bool:
+    """Was the project under way in some month of [first, last]? One that starts later or had
+    ended before is not expected to upload: never 未上传 for those months."""
+    start = dt.date(int(first[:4]), int(first[5:7]), 1)
+    end = dt.date(int(last[:4]), int(last[5:7]), calendar.monthrange(int(last[:4]), int(last[5:7]))[1])
+    return ((project.start_date is None or project.start_date <= end)
+            and (project.end_date is None or project.end_date >= start))
+
+
+def _not_uploaded(catalog: Catalog, prefixes, codes, investment_type: str | None, seen: set[str],
+                  first: str, last: str) -> list[dict]:
+    """{"project", "name"} of each project in view, under way in the period(s), without figures
+    for them, by code: names from the projects' index; the few such projects' records to filter
+    by type and dates."""
     cols, rows = catalog.db.project_names(prefixes, codes)
     missing = sorted((code, name) for code, name in rows if code not in seen)
-    if investment_type is not None and missing:
+    if missing:
         kept = {p.code for p in catalog.db.projects(codes=[code for code, _ in missing])
-                if p.investment_type == investment_type}
+                if (investment_type is None or p.investment_type == investment_type) and on_site(p, first, last)}
         missing = [(code, name) for code, name in missing if code in kept]
     return [{"project": code, "name": name} for code, name in missing]
 
@@ -158,6 +171,9 @@ def stored_rows(request: Request, principal: Principal, first: str, last: str, r
     updating = period_mod.settle(catalog, state.settings, state.today(), first, last)
     request.state.updating = [{"project": p, "period": m} for p, m in updating if p in projects]
     rows = period_mod.coverage_rows(catalog, first, last, _prefix(principal, region), list(projects), state.coverage_cache)
+    # In scope for these months: the projects under way then, and any that sent figures anyway.
+    sent = set(rows.get_column("project").to_list()) if rows.height else set()
+    projects = {c: p for c, p in projects.items() if c in sent or on_site(p, first, last)}
     return rows, projects
 
 
@@ -225,7 +241,7 @@ class CoverageController(Controller):
         months, items = period_mod.region_figures(catalog, first, last, today, prefixes, investment_type, codes)
         frame = _project_items(items, first, last, today)
         missing = _not_uploaded(catalog, prefixes, codes, investment_type,
-                                set(items.get_column("project").to_list()) if items.height else set())
+                                set(items.get_column("project").to_list()) if items.height else set(), first, last)
         if as_csv:
             # The same lines as the xlsx's 项目明细: every project in view, 未上传 ones included.
             absent = catalog.db.projects(codes=[m["project"] for m in missing]) if missing else []
