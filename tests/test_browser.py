@@ -357,7 +357,7 @@ def test_contractor_uploads_and_sees_its_receipt(page, server):
     assert info.value.suggested_filename.endswith(".xlsx") and Path(info.value.path()).read_bytes()[:2] == b"PK"
     with page.expect_download() as info:
         page.click("#dl-template")
-    assert info.value.suggested_filename == "roster-template.xlsx"  # the server names it
+    assert info.value.suggested_filename == "花名册模板.xlsx"  # the server names it
 
     # The project-period panel follows the upload: its findings and coverage.
     page.wait_for_selector(f"#pp-body[data-project='{code}'][data-period='{PERIOD}'] .findings-block")
@@ -465,6 +465,44 @@ def test_unknown_headers_offer_a_column_map(page, server, tmp_path):
     assert first_receipt and ("行中" in page.inner_text("#u-status") or "拒收" in page.inner_text("#u-status"))
     if SHOTS:
         page.screenshot(path=f"{SHOTS}/sitereg-colmap-after.png", full_page=True)
+
+
+def test_a_detected_file_missing_one_header_offers_the_map_for_the_kind_it_looks_like(page, server, tmp_path):
+    """With 自动识别 the refusal said 文件看起来像：花名册 but offered no 列名对应 form, showed the
+    kind as "unknown", and its 下载空白模板 asked for /api/v1/templates/unknown.xlsx (404)."""
+    odd = tmp_path / "花名册-自动识别.csv"
+    # Headers no saved map of the shared server names (another test maps 公民证件号).
+    odd.write_bytes(_odd_roster().replace("公民证件号".encode(), "个人证件编码".encode())
+                    .replace("工资银行卡".encode(), "发薪银行户头".encode()))
+    _sign_in(page, server, "contractor")
+    page.wait_for_selector("#contractor:not([hidden])")
+    page.select_option("#u-project", "XM-440305-2026-001")
+    page.select_option("#u-kind", "")
+    page.fill("#u-period", "2026-07")  # a month no other test reads
+    page.set_input_files("#u-file", str(odd))
+    page.click("#u-submit")
+    page.wait_for_selector("#colmap-form")
+    assert page.get_attribute("#colmap", "data-kind") == "roster"
+    headers = page.eval_on_selector_all("#colmap select.colmap-target", "ss => ss.map(s => s.dataset.header)")
+    assert headers == ["个人证件编码", "发薪银行户头"]
+    assert "unknown" not in page.inner_text("#receipt")
+    with page.expect_download() as info:
+        page.click("#dl-template")
+    assert info.value.suggested_filename == "花名册模板.xlsx"
+
+
+def test_a_file_of_another_kind_is_not_offered_a_map_onto_the_chosen_one(page, server):
+    _sign_in(page, server, "contractor")
+    page.wait_for_selector("#contractor:not([hidden])")
+    page.select_option("#u-project", "XM-440305-2026-001")
+    page.select_option("#u-kind", "roster")
+    page.fill("#u-period", "2026-06")
+    page.set_input_files("#u-file", str(FIXTURES / "payments.csv"))
+    page.click("#u-submit")
+    page.wait_for_selector("#receipt:not([hidden])")
+    page.wait_for_selector("#u-progress-box[data-stage='done']", state="attached")
+    assert "银行代发结果" in page.inner_text("#receipt")  # KIND_MISMATCH says what it looks like
+    assert page.query_selector("#colmap") is None
 
 
 def test_token_survives_a_reload_but_not_a_sign_out(page, server):

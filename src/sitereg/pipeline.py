@@ -222,6 +222,9 @@ def _undetected(table: Table, column_map: dict[str, str]) -> pl.DataFrame:
         "name": name, "label": column(best, name).label,
         "nearest": nearest_header(best, name, [h for h in table.headers if h not in hm.columns.values()]) or "-",
         "looks": KIND_LABELS[best] if hm.columns else "-"}) for name in hm.missing]
+    if parts and len(hm.columns) >= 2:
+        # It looks like that kind but for a header or two: those are offered for a column map (README).
+        parts += [file_finding("COLUMN_UNKNOWN", column=h) for h in hm.unknown]
     return pl.concat(parts) if parts else file_finding("FILE_EMPTY")
 
 

@@ -23,7 +23,7 @@ from sitereg.api.errors import ApiError, bad_request, lang_of, not_found
 from sitereg.api.findings import render
 from sitereg.api.periods import checked_period, visible_project, writable_project
 from sitereg.catalog import Catalog, Receipt
-from sitereg.validate.columns import KINDS
+from sitereg.validate.columns import KIND_LABELS, KINDS
 from sitereg.validate.workbook import template_workbook
 
 log = logging.getLogger("sitereg.api")
@@ -197,10 +197,14 @@ class UploadController(Controller):
         kind = name.removesuffix(".xlsx")
         kind = KIND_NAMES.get(kind, kind)
         if not name.endswith(".xlsx") or kind not in KINDS:
-            raise not_found("模板", "Template")
+            raise ApiError(404, "NOT_FOUND", f"模板不存在；可用的模板：{'、'.join(f'{k}.xlsx' for k in KINDS)}",
+                           f"No such template; the templates are: {', '.join(f'{k}.xlsx' for k in KINDS)}",
+                           {"templates": [f"{k}.xlsx" for k in KINDS]})
+        from sitereg.exports import content_disposition
+
         data = template_workbook(kind, lang=lang_of(request))
         return Response(data, media_type=XLSX, headers={
-            "Content-Disposition": f"attachment; filename*=UTF-8''{quote(kind + '-template.xlsx')}"})
+            "Content-Disposition": content_disposition(f"{KIND_LABELS[kind]}模板.xlsx", f"{kind}-template.xlsx")})
 
     @get("/uploads/{upload_id:str}/report", operation_id="getUploadReport", sync_to_thread=True)
     def report(self, request: Request, principal: NamedDependency[Principal], upload_id: FromPath[str]) -> dict[str, Any]:

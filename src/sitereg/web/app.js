@@ -8,7 +8,7 @@ const TOKEN_KEY = "sitereg.token";
 const ROLE_LABEL = { admin: "管理员", bureau: "监管部门", contractor: "施工总承包单位", bank: "银行代发系统" };
 const INVESTMENT_LABEL = { government: "政府投资", state_owned: "国企投资", other: "其他" };
 const KIND_LABEL = { roster: "花名册", contracts: "劳动合同", attendance: "考勤表", payroll: "工资表", payments: "银行代发结果",
-  entry_exit: "进退场记录" };
+  entry_exit: "进退场记录", unknown: "无法识别" };
 const SEVERITY_LABEL = { error: "错误", warning: "警告", info: "提示" };
 const STATUS_LABEL = { active: "在建", completed: "已完工" };
 const RATES = [
@@ -968,10 +968,22 @@ function headerProblems(findings) {
   return { unknown, missing, any: unknown.length > 0 || refused, stored: !refused };
 }
 
+// The kind a refused file of no recognised kind looks like (COLUMN_MISSING says 文件看起来像：花名册).
+function guessedKind(findings) {
+  for (const f of findings || []) {
+    const m = f.rule === "COLUMN_MISSING" && /文件看起来像：([^。；，,]+)/.exec(f.message || "");
+    const code = m && KIND_CODES.find((k) => KIND_LABEL[k] === m[1].trim());
+    if (code) return code;
+  }
+  return "";
+}
+
 async function offerColumnMap(box, code, kind, findings) {
   const problems = headerProblems(findings);
   if (!problems.any || !problems.unknown.length) return;
-  const known = KIND_CODES.includes(kind) ? kind : "";
+  // A file of another kind than the one chosen is not helped by mapping its columns onto this one.
+  if ((findings || []).some((f) => f.rule === "KIND_MISMATCH")) return;
+  const known = KIND_CODES.includes(kind) ? kind : guessedKind(findings);
   // Open when the file was refused for a missing column; otherwise (an extra column such as 备注
   // was not stored) folded, one line saying so.
   const wrap = h("details", { id: "colmap", class: "colmap", dataset: { project: code }, open: problems.missing.length > 0 || !problems.stored });
@@ -1098,14 +1110,15 @@ function renderUnreadable(box, body) {
     receipt.upload_id ? receiptFacts(receipt) : "",
     h("div", { class: "actions" },
       h("button", { type: "button", class: "secondary", id: "dl-template", onclick: () =>
-        downloadTemplate(receipt.kind || $("#u-kind").value) }, "下载空白模板")),
+        downloadTemplate(KIND_CODES.includes(receipt.kind) ? receipt.kind
+          : guessedKind(body.findings) || $("#u-kind").value) }, "下载空白模板")),
     findingsBlock({ findings: body.findings || [], counts: countFindings(body.findings || []) }, "拒收原因",
       { period: receipt.period, upload: receipt.upload_id ? receipt : null }));
   show(box, true);
 }
 
 function downloadTemplate(kind) {
-  if (!kind) {
+  if (!KIND_CODES.includes(kind)) {
     setStatus("请先在“资料类型”中选择要下载哪一种模板。", "warning");
     return;
   }
