@@ -240,6 +240,17 @@ def test_findings_of_a_carried_over_roster_name_its_month(client, region, bureau
     carried = [line for line in lines if line[col["上传编号"]]]
     for line in carried:
         assert line[col["所属月份"]] == PERIOD and line[col["来源"]] == f"沿用 {PERIOD} 上传的文件"
+    # Nothing of November's own: it says so above the carried-over lines (README: never 没有发现问题).
+    text = " ".join(str(c) for row in ws.iter_rows(values_only=True) for c in row if c)
+    assert "本月未上传任何资料" in text and "没有发现问题" not in text
+
+
+def test_findings_export_of_an_empty_month_says_nothing_was_uploaded(client, region, bureau):
+    r = client.get("/api/v1/projects/D-1/periods/2026-10/findings.xlsx", headers=bureau)
+    assert r.status_code == 200
+    text = " ".join(str(c) for row in openpyxl.load_workbook(io.BytesIO(r.content)).active.iter_rows(values_only=True)
+                    for c in row if c)
+    assert "本月未上传任何资料，没有可核查的内容" in text and "没有发现问题" not in text
 
 
 def test_findings_export_scope_and_period(client, region, bureau):

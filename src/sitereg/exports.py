@@ -252,18 +252,24 @@ def finding_lines(findings: list[dict[str, Any]], receipts: dict[str, Any], peri
     return out
 
 
-def findings_workbook(code: str, name: str, period: str, lines: list[list[Any]], counts: dict[str, Any]) -> bytes:
+def findings_workbook(code: str, name: str, period: str, lines: list[list[Any]], counts: dict[str, Any],
+                      uploaded: bool = True) -> bytes:
+    """``uploaded``: the month has files of its own. Without, it says 本月未上传 (README: never
+    没有发现问题), and any lines come from a roster or contracts carried over from earlier."""
     wb = openpyxl.Workbook(write_only=True)
     s = _Sheet(wb, "问题清单", (6, 10, 18, 12, 28, 26, 6, 22, 20, 12, 7, 16, 22, 22, 70))
     s.row([s.cell(f"{code} {name} {period_zh(period, period)} 核查问题清单", font=TITLE_FONT)])
     s.row([f"错误 {counts.get('error', 0):,} 条，警告 {counts.get('warning', 0):,} 条，提示 {counts.get('info', 0):,} 条，"
            f"共 {counts.get('total', len(lines)):,} 条；身份证号、银行卡号、手机号均已脱敏。"])
+    if not uploaded:
+        s.row([s.cell(f"{period_zh(period, period)}本月未上传任何资料" + ("；下列问题来自沿用的早期月份资料（见“月份”列）。"
+                                                                 if lines else "，没有可核查的内容。"), font=WARN_FONT)])
     s.row([])
     s.head(FINDINGS_HEAD)
     for line in lines:
         s.row([s.cell(v) if v is not None else None for v in line[:-1]] + [s.cell(line[-1], wrap=True)])
-    if not lines:
-        s.row(["本月没有发现问题（若本月未上传资料，则没有可核查的内容）。"])
+    if not lines and uploaded:
+        s.row(["已上传的资料中没有发现问题。"])
     return _save(wb)
 
 

@@ -49,7 +49,8 @@ class FindingsExportController(Controller):
         (a roster carried over from an earlier month says so), rule, row, column, masked value and
         worker, and the message. Named 核查问题清单-{code}-{period}.xlsx."""
         project, lines, counts = _finding_lines(request, principal, code, period)
-        data = exports.findings_workbook(project.code, project.name, period, lines, counts)
+        uploaded = bool(request.app.state.catalog.db.current_ids(project.code, period))
+        data = exports.findings_workbook(project.code, project.name, period, lines, counts, uploaded)
         name, fallback = exports.findings_filename(project.code, period, "xlsx")
         return Response(data, media_type=XLSX, headers={"Content-Disposition": exports.content_disposition(name, fallback)})
 
