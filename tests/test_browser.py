@@ -619,6 +619,21 @@ def test_contractor_month_without_data_is_not_called_clean(page, server):
     page.wait_for_selector("#pp-body[data-period='2025-01'][data-state='empty']")
     text = page.inner_text("#pp-body .findings-block")
     assert "没有可核查的考勤或工资数据" in text and "没有发现问题" not in text
+    assert "2025-01 本月未上传任何资料" in page.inner_text("#pp-missing")
+    assert page.inner_text("#pp-body td[data-field='arrears_estimate']") == "—"  # not measured, not ¥0.00
+
+
+def test_contractor_month_with_only_a_carried_roster_says_nothing_was_uploaded(page, server):
+    """The bureau's view said 本月未上传 for such a month; the clerk's showed zeros and the carried
+    roster's findings with nothing saying the month itself was empty."""
+    _sign_in(page, server, "contractor")
+    page.wait_for_selector("#contractor:not([hidden])")
+    page.select_option("#pp-project", "XM-440305-2026-001")
+    page.fill("#pp-period", "2026-11")
+    page.click("#pp-load")
+    page.wait_for_selector("#pp-body[data-period='2026-11']")
+    assert "2026-11 本月未上传任何资料" in page.inner_text("#pp-missing")
+    assert "下列问题来自沿用的早期月份资料" in page.inner_text("#pp-missing")
 
 
 def _shots(page, name: str, start: int = 0, pages: int = 4) -> None:

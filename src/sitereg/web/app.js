@@ -647,7 +647,7 @@ async function openProject(code, name) {
     body.append(h("p", { class: "state state-missing", id: "detail-missing" },
       `${period} 本月未上传任何资料。${findings.findings.length ? "下列问题来自沿用的早期月份资料（见“月份”列）。" : ""}`));
   }
-  body.append(coverageBlock(coverage),
+  body.append(coverageBlock(coverage, uploaded),
     findingsBlock(findings, "本月问题（全部文件及跨文件核对）", { period, receipts, code, uploaded,
       empty: uploaded ? null : "本月未上传任何资料，没有可核查的内容。" }));
 }
@@ -670,7 +670,8 @@ async function receiptsOf(findings) {
 // ---------------------------------------------------------------------------------------------
 // Shared blocks: one project-period's coverage, and a findings list
 
-function coverageBlock(c) {
+// ``uploaded`` false: the month has nothing of its own; its arrears are not measured (—), not ¥0.00.
+function coverageBlock(c, uploaded = true) {
   const rates = h("table", { class: "data compact coverage" },
     h("thead", {}, h("tr", {}, h("th", {}, "在场人数"), h("th", {}, "发薪人数"), RATES.map(([, n]) => h("th", {}, n)),
       h("th", {}, "专户发放工资总额"), h("th", {}, "欠薪风险金额"), h("th", {}, "社保卡发放"))),
@@ -679,7 +680,7 @@ function coverageBlock(c) {
       h("td", { class: "num", dataset: { field: "workers_paid" } }, num(c.workers_paid)),
       RATES.map(([key]) => rateCell(c, key)),
       h("td", { class: "num" }, yuan(c.wages_paid)),
-      arrearsCell(c),
+      arrearsCell(uploaded ? c : { ...c, projects: 0 }),
       h("td", { class: "num" }, `${num(c.ssc_payouts.count)} 笔 / ${yuan(c.ssc_payouts.amount)}`))));
   labelCells(rates);
   const five = h("ul", { class: "five" }, FIVE_SYSTEMS.map(([key, name]) => {
@@ -785,9 +786,10 @@ async function loadProjectPeriod() {
   if (!code || !/^\d{4}-\d{2}$/.test(period)) return;
   body.append(h("p", { class: "muted" }, "加载中…"));
   const enc = encodeURIComponent(code);
-  const [coverage, findings] = await Promise.all([
+  const [coverage, findings, uploads] = await Promise.all([
     getJSON(`/api/v1/projects/${enc}/periods/${period}/coverage`),
     getJSON(`/api/v1/projects/${enc}/periods/${period}/findings`),
+    getJSON(`/api/v1/projects/${enc}/uploads?period=${period}`),
   ]);
   const receipts = await receiptsOf(findings.findings);
   if (seq !== state.ppSeq) return; // a later choice of project or month was made meanwhile
@@ -797,7 +799,13 @@ async function loadProjectPeriod() {
   // Nobody worked or was paid in the month as far as the service knows: say so, never "no problems".
   const nothing = coverage.fractions.realname_rate.denominator === 0 && coverage.workers_paid === 0;
   body.dataset.state = nothing ? "empty" : "data";
-  body.append(coverageBlock(coverage), findingsBlock(findings, `${code} · ${period} 全部问题（含跨文件核对）`, {
+  // Only a roster or contracts carried over from an earlier month: the month itself has nothing.
+  const own = uploads.uploads.some((u) => u.current);
+  if (!own) {
+    body.append(h("p", { class: "state state-missing", id: "pp-missing" },
+      `${period} 本月未上传任何资料。${findings.findings.length ? "下列问题来自沿用的早期月份资料（见“月份”列）。" : ""}`));
+  }
+  body.append(coverageBlock(coverage, own), findingsBlock(findings, `${code} · ${period} 全部问题（含跨文件核对）`, {
     period, receipts, code,
     empty: nothing ? `${period} 没有可核查的考勤或工资数据：本月未上传考勤表和工资表，或上传的文件没有入库的行。` : null,
   }));
