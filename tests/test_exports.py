@@ -152,6 +152,10 @@ def test_coverage_csv_has_the_xlsx_lines_and_never_a_made_up_zero(client, region
     assert by_code["E-1"]["status"] == "uploaded" and by_code["E-1"]["arrears_estimate"] == ""  # 无法估算
     api = {p["project"]: p for p in client.get(f"/api/v1/coverage?period={PERIOD}", headers=bureau).json()["projects"]}
     assert by_code["A-1"]["arrears_estimate"] == api["A-1"]["arrears_estimate"]
+    for code in ("A-1", "E-1"):  # the nested figures too, flattened
+        assert by_code[code]["ssc_payouts_count"] == str(api[code]["ssc_payouts"]["count"])
+        assert by_code[code]["ssc_payouts_amount"] == api[code]["ssc_payouts"]["amount"]
+        assert by_code[code]["five_guarantee"] == ("true" if api[code]["five_systems"]["guarantee"] else "false")
 
 
 def test_coverage_xlsx_admin_all_regions_is_named_so(client, region, admin):

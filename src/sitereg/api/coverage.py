@@ -27,9 +27,12 @@ from sitereg.validate.workbook import csv_safe
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 INVESTMENT_TYPES = ("government", "state_owned", "other")
 FIVE = ("realname", "dedicated_account", "guarantee", "bank_payroll", "notice_board")
+FIVE_SYSTEMS = ("realname", "dedicated_account", "guarantee", "bank_payroll", "notice_board")
+# The JSON's figures, its nested ones flattened: ssc_payouts.count -> ssc_payouts_count, five_systems.x -> five_x.
 CSV_COLUMNS = ("project", "name", "region_code", "investment_type", "period", "workers_active", "workers_paid",
                "realname_rate", "contract_rate", "dedicated_account_rate", "full_pay_rate", "on_time_rate", "wages_paid",
-               "arrears_estimate", "status")
+               "arrears_estimate", "ssc_payouts_count", "ssc_payouts_amount", "ssc_payouts_share",
+               *(f"five_{k}" for k in FIVE_SYSTEMS), "status")
 
 
 def _periods(period: str | None, period_from: str | None, period_to: str | None) -> tuple[str, str]:
@@ -325,6 +328,9 @@ def _csv(items: list[dict[str, Any]]) -> str:
     writer.writerow(CSV_COLUMNS)
     for item in items:
         line = {**item, "status": item.get("status", "uploaded")}
+        ssc, five = item.get("ssc_payouts") or {}, item.get("five_systems") or {}
+        line.update({f"ssc_payouts_{k}": ssc.get(k) for k in ("count", "amount", "share")})
+        line.update({f"five_{k}": None if five.get(k) is None else str(bool(five[k])).lower() for k in FIVE_SYSTEMS})
         if line["status"] == "uploaded" and arrears_unknown(item):
             line["arrears_estimate"] = None
         writer.writerow([csv_safe(line.get(k)) for k in CSV_COLUMNS])
