@@ -440,6 +440,37 @@ def test_migration_0003_fills_figures_and_rollups_from_stored_rows(tmp_path):
         db.close()
 
 
+def test_migration_0009_fills_project_dates_from_the_bodies(db_settings):
+    """Projects registered before 0009 have their dates only in the body: the upgrade copies them
+    into the columns the 未上传 list filters on, on both databases."""
+    import json
+
+    from alembic import command
+    from alembic.config import Config
+
+    from sitereg.db import engine as eng
+
+    engine = eng.create(database_url(db_settings))
+    config = Config()
+    config.set_main_option("script_location", str(eng._MIGRATIONS))
+    with engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.upgrade(config, "0008")
+        for code, start, end in ((P1, "2026-03-01", None), (P2, "2026-11-01", None), (P3, "2025-01-01", "2026-09-30")):
+            body = {"code": code, "name": code, "region_code": "440305", "start_date": start, "end_date": end}
+            conn.execute(text("INSERT INTO projects (code, region_code, contractor_credit_code, body, name) "
+                              "VALUES (:c, '440305', 'X', :b, :n)"), {"c": code, "n": code, "b": json.dumps(body)})
+    engine.dispose()
+    db = open_database(db_settings)
+    try:
+        _, rows = db.project_names(None, None, under_way=("2026-10-01", "2026-10-31"))
+        assert [code for code, _ in rows] == [P1]
+        _, rows = db.project_names(None, None, under_way=("2026-10-01", "2026-11-30"))
+        assert sorted(code for code, _ in rows) == [P1, P2]
+    finally:
+        db.close()
+
+
 def test_worker_index_overlaps_paid_elsewhere_and_versions(db):
     alice, bob, carol, dave = 1 << 62, -(1 << 63), 42, 7  # id_keys are signed 64-bit
     def days(*ds: int) -> int:  # the days present, as bits (bit d-1 for day d)

@@ -130,25 +130,31 @@ def _scope(catalog: Catalog, principal: Principal, region: str | None,
     return (inside, None) if inside else (None, [])
 
 
+def _bounds(first: str, last: str) -> tuple[dt.date, dt.date]:
+    """The first day of ``first`` and the last day of ``last`` (YYYY-MM)."""
+    y, m = int(last[:4]), int(last[5:7])
+    return dt.date(int(first[:4]), int(first[5:7]), 1), dt.date(y, m, calendar.monthrange(y, m)[1])
+
+
 def on_site(project: Project, first: str, last: str) -> bool:
     """Was the project under way in some month of [first, last]? One that starts later or had
     ended before is not expected to upload: never 未上传 for those months."""
-    start = dt.date(int(first[:4]), int(first[5:7]), 1)
-    end = dt.date(int(last[:4]), int(last[5:7]), calendar.monthrange(int(last[:4]), int(last[5:7]))[1])
+    start, end = _bounds(first, last)
     return ((project.start_date is None or project.start_date <= end)
             and (project.end_date is None or project.end_date >= start))
 
 
 def _not_uploaded(catalog: Catalog, prefixes, codes, investment_type: str | None, seen: set[str],
                   first: str, last: str) -> list[dict]:
-    """{"project", "name"} of each project in view, under way in the period(s), without figures
-    for them, by code: names from the projects' index; the few such projects' records to filter
-    by type and dates."""
-    cols, rows = catalog.db.project_names(prefixes, codes)
+    """{"project", "name"} of each project in view, under way in the period(s) (the index's
+    dates, as ``on_site``), without figures for them, by code; the few such projects' records
+    only to filter by type."""
+    start, end = _bounds(first, last)
+    cols, rows = catalog.db.project_names(prefixes, codes, under_way=(start.isoformat(), end.isoformat()))
     missing = sorted((code, name) for code, name in rows if code not in seen)
-    if missing:
+    if investment_type is not None and missing:
         kept = {p.code for p in catalog.db.projects(codes=[code for code, _ in missing])
-                if (investment_type is None or p.investment_type == investment_type) and on_site(p, first, last)}
+                if p.investment_type == investment_type}
         missing = [(code, name) for code, name in missing if code in kept]
     return [{"project": code, "name": name} for code, name in missing]
 

@@ -71,7 +71,8 @@ class Database:
     def create_project(self, p: Project) -> bool:
         """False when the code is taken (the primary key decides, also between processes)."""
         stmt = self._insert(t.projects).values(code=p.code, region_code=p.region_code, name=p.name,
-                                               contractor_credit_code=p.contractor_credit_code, body=_json(p))
+                                               contractor_credit_code=p.contractor_credit_code, body=_json(p),
+                                               start_date=_iso(p.start_date), end_date=_iso(p.end_date))
         with self._write() as c:
             return _inserted(c, stmt.on_conflict_do_nothing())
 
@@ -601,15 +602,19 @@ class Database:
         with self._read() as c:
             return c.scalar(_scoped(q, ro, prefixes, investment_type, None))
 
-    def project_names(self, prefixes: tuple[str, ...] | None = None,
-                      projects: list[str] | None = None) -> tuple[list[str], list[tuple]]:
-        """(project, name) of the projects under the prefixes (or in the list), from an index."""
+    def project_names(self, prefixes: tuple[str, ...] | None = None, projects: list[str] | None = None,
+                      under_way: tuple[str, str] | None = None) -> tuple[list[str], list[tuple]]:
+        """(project, name) of the projects under the prefixes (or in the list), from an index;
+        with ``under_way`` (first day, last day: ISO dates) only those under way in between."""
         p = t.projects.c
         q = select(p.code.label("project"), p.name)
         if prefixes is not None:
             q = q.where(_prefixed(p.region_code, prefixes))
         if projects is not None:
             q = q.where(p.code.in_(projects))
+        if under_way is not None:
+            q = q.where(or_(p.start_date.is_(None), p.start_date <= under_way[1]),
+                        or_(p.end_date.is_(None), p.end_date >= under_way[0]))
         return self._table(q)
 
     def coverage_due(self, first: str, last: str, today: str, prefixes: tuple[str, ...] | None = None,

@@ -69,7 +69,11 @@ projects = Table(
     Column("contractor_credit_code", Key, nullable=False, index=True),
     Column("body", Text, nullable=False),
     Column("name", Text, nullable=False, server_default=""),  # for region views (also in body)
-    Index("ix_projects_names", "region_code", "code", "name"),  # a region's names without the bodies (0005)
+    # ISO dates (also in body): which projects a month's 未上传 list expects (0009).
+    Column("start_date", Key),
+    Column("end_date", Key),
+    # A region's names and dates without the bodies (0005, dates 0009).
+    Index("ix_projects_names", "region_code", "code", "name", "start_date", "end_date"),
 )
 
 tokens = Table(
