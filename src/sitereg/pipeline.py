@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import PurePath
 
@@ -149,13 +150,8 @@ def ingest(
     if kept.upload_id != receipt.upload_id:
         # The same bytes raced in on another request, which the database kept: its receipt is the answer.
         return Outcome(kept, created=False, readable=kept.status == "accepted")
-    later = later_affected(catalog, project.code, kind, period) if readable else []
-    for month in later:  # marked before the switch, so a view shows them "updating", never stale
-        catalog.db.mark_pending(project.code, month)
-    catalog.publish(receipt)  # a refused upload is kept as an original and changes nothing else
-    if readable:
-        for month in [period, *later]:
-            recheck(catalog, settings, project, month, today)
+    if readable:  # a refused upload is kept as an original and changes nothing else
+        _switch(catalog, settings, project, kind, period, today, lambda: catalog.publish(receipt))
     log.info("upload %s project=%s period=%s kind=%s rows=%d accepted=%d errors=%d warnings=%d",
              upload_id, project.code, period, kind, total, accepted, receipt.errors, receipt.warnings)
     return Outcome(receipt, created=True, readable=readable)
@@ -180,13 +176,22 @@ def _resent(catalog: Catalog, settings: Settings, project: Project, existing: Re
     but another has since become current, it becomes current again."""
     readable = existing.status == "accepted"
     if readable and catalog.current_upload(existing.kind, existing.project, existing.period) != existing.upload_id:
-        later = later_affected(catalog, existing.project, existing.kind, existing.period)
-        for month in later:
-            catalog.db.mark_pending(existing.project, month)
-        catalog.make_current_again(existing)
-        for month in [existing.period, *later]:
-            recheck(catalog, settings, project, month, today)
+        _switch(catalog, settings, project, existing.kind, existing.period, today,
+                lambda: catalog.make_current_again(existing))
     return Outcome(existing, created=False, readable=readable)
+
+
+def _switch(catalog: Catalog, settings: Settings, project: Project, kind: str, period: str, today: dt.date,
+            make_current: Callable[[], None]) -> None:
+    """Make an upload current and bring every view it changes up to date: its own month, and
+    the later months a roster, contracts or entry/exit log carries into. Those are marked
+    pending before the switch, so a view shows them "updating", never stale."""
+    later = later_affected(catalog, project.code, kind, period)
+    for month in later:
+        catalog.db.mark_pending(project.code, month)
+    make_current()
+    for month in [period, *later]:
+        recheck(catalog, settings, project, month, today)
 
 
 def _earlier(catalog: Catalog, project: str, kind: str, period: str, sha: str,

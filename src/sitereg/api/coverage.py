@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import calendar
 import csv
 import datetime as dt
 import io
@@ -22,17 +21,17 @@ from sitereg.api.errors import bad_request, not_found
 from sitereg.api.periods import checked_period, visible_project
 from sitereg.catalog import Catalog, Project
 from sitereg.validate import coverage as cov
+from sitereg.validate.crosscheck import month_end
 from sitereg.validate.workbook import csv_safe
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 INVESTMENT_TYPES = ("government", "state_owned", "other")
 FIVE = ("realname", "dedicated_account", "guarantee", "bank_payroll", "notice_board")
-FIVE_SYSTEMS = ("realname", "dedicated_account", "guarantee", "bank_payroll", "notice_board")
 # The JSON's figures, its nested ones flattened: ssc_payouts.count -> ssc_payouts_count, five_systems.x -> five_x.
 CSV_COLUMNS = ("project", "name", "region_code", "investment_type", "period", "workers_active", "workers_paid",
                "realname_rate", "contract_rate", "dedicated_account_rate", "full_pay_rate", "on_time_rate", "wages_paid",
                "arrears_estimate", "ssc_payouts_count", "ssc_payouts_amount", "ssc_payouts_share",
-               *(f"five_{k}" for k in FIVE_SYSTEMS), "status")
+               *(f"five_{k}" for k in FIVE), "status")
 
 
 def _periods(period: str | None, period_from: str | None, period_to: str | None) -> tuple[str, str]:
@@ -132,8 +131,7 @@ def _scope(catalog: Catalog, principal: Principal, region: str | None,
 
 def _bounds(first: str, last: str) -> tuple[dt.date, dt.date]:
     """The first day of ``first`` and the last day of ``last`` (YYYY-MM)."""
-    y, m = int(last[:4]), int(last[5:7])
-    return dt.date(int(first[:4]), int(first[5:7]), 1), dt.date(y, m, calendar.monthrange(y, m)[1])
+    return dt.date(int(first[:4]), int(first[5:7]), 1), month_end(int(last[:4]), int(last[5:7]))
 
 
 def on_site(project: Project, first: str, last: str) -> bool:
@@ -336,7 +334,7 @@ def _csv(items: list[dict[str, Any]]) -> str:
         line = {**item, "status": item.get("status", "uploaded")}
         ssc, five = item.get("ssc_payouts") or {}, item.get("five_systems") or {}
         line.update({f"ssc_payouts_{k}": ssc.get(k) for k in ("count", "amount", "share")})
-        line.update({f"five_{k}": None if five.get(k) is None else str(bool(five[k])).lower() for k in FIVE_SYSTEMS})
+        line.update({f"five_{k}": None if five.get(k) is None else str(bool(five[k])).lower() for k in FIVE})
         if line["status"] == "uploaded" and arrears_unknown(item):
             line["arrears_estimate"] = None
         writer.writerow([csv_safe(line.get(k)) for k in CSV_COLUMNS])
